@@ -1,0 +1,41 @@
+# Set-up and everyday commands. Everything bootstraps from python3 + pip: a private uv in .tools/, then the locked
+# environment in .venv/ (uv.lock is committed, so every machine gets the same versions).
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+DEMO_OUT ?= out/demo
+
+.PHONY: demo test lint bench env clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-groups
+	touch $@
+
+env: .venv/.synced
+
+## The main job on the embedded default: a small synthetic corpus.
+demo: env
+	$(UV) run --frozen --no-sync backdrop demo --out $(DEMO_OUT)
+
+## The whole test suite (what CI runs).
+test: env
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync pytest
+
+lint: env
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync ruff format --check .
+
+## Performance reports into reports/ (see each report for its command).
+bench: env
+	$(UV) run --frozen --no-sync python -m jobs.bench.render_speed
+
+clean:
+	rm -rf .venv .tools out .pytest_cache .ruff_cache

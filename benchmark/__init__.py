@@ -1,0 +1,1 @@
+"""Benchmark: metrics, evaluation protocols, the scoring harness and the leaderboard."""

@@ -1,0 +1,25 @@
+"""The `backdrop` command line. Each subcommand lives in its own module and is registered here."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="backdrop")
+def cli() -> None:
+    """backdrop: human-video datasets in which the background moves, and the benchmark for models trained on them.
+
+    \b
+    Subcommands:
+      synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
+      demo    the main job on the embedded default: a small synthetic corpus, summarised
+
+    Run `backdrop SUBCOMMAND --help` for the options of each.
+    """
+
+
+
+
+def main() -> None:
+    cli()

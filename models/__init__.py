@@ -1,0 +1,1 @@
+"""Reference diffusion models built on diffusers components."""
