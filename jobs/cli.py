@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from jobs.demo_command import demo
+from jobs.synth_command import synth
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="backdrop")
@@ -19,6 +22,10 @@ def cli() -> None:
     """
 
 
+
+
+cli.add_command(synth)
+cli.add_command(demo)
 
 
 def main() -> None:
