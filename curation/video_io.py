@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 
@@ -15,6 +16,9 @@ def fps_fraction(fps: float) -> Fraction:
     """A frame rate as an exact fraction (29.97 -> 30000/1001)."""
     if not np.isfinite(fps) or fps <= 0:
         raise ValueError(f"fps must be a positive number, got {fps}")
+    ntsc = round(fps * 1.001)
+    if abs(fps - ntsc / 1.001) < 0.005 and abs(fps - round(fps)) > 0.005:
+        return Fraction(ntsc * 1000, 1001)
     return Fraction(fps).limit_denominator(1001)
 
 
@@ -30,7 +34,8 @@ def write_mp4(
     """Encode RGB uint8 frames [H, W, 3] into an H.264 mp4 (constant frame rate, yuv420p, no audio).
 
     The file appears under its name only once complete (written beside it, then renamed), so a crash never leaves
-    a truncated clip behind. With `threads=1` the output is bit-exact for the same frames. Returns the frame count.
+    a truncated clip behind. With `threads=1` the same frames give the same bytes, provided width and height are
+    multiples of 4 (x264 is not reproducible when a chroma plane has an odd size). Returns the frame count.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.partial")
@@ -52,7 +57,7 @@ def write_mp4(
                 elif frame.shape[:2] != (stream.height, stream.width):
                     raise ValueError(f"{path}: frame {count} is {frame.shape[1]}x{frame.shape[0]}, "
                                      f"expected {stream.width}x{stream.height}")
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+                container.mux(stream.encode(_yuv420_frame(frame)))
                 count += 1
             if count == 0:
                 raise ValueError(f"{path}: no frames to write")
@@ -61,6 +66,27 @@ def write_mp4(
     finally:
         tmp.unlink(missing_ok=True)
     return count
+
+
+def _yuv420_frame(rgb: np.ndarray) -> av.VideoFrame:
+    """An I420 frame (BT.601, limited range) whose row padding is filled too.
+
+    Encoders and swscale read a little past each row's end with SIMD loads; where the width is not a multiple
+    of 32 that padding is uninitialised memory, and the encoded bytes would vary from run to run. Filling the
+    padding by edge replication makes the same frames always give the same bytes.
+    """
+    height, width = rgb.shape[:2]
+    yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
+    planes = (
+        yuv[:height],
+        yuv[height : height + height // 4].reshape(height // 2, width // 2),
+        yuv[height + height // 4 :].reshape(height // 2, width // 2),
+    )
+    frame = av.VideoFrame(width, height, "yuv420p")
+    for plane, data in zip(frame.planes, planes, strict=True):
+        padded = np.pad(data, ((0, 0), (0, plane.line_size - data.shape[1])), mode="edge")
+        plane.update(np.ascontiguousarray(padded[: plane.height]))
+    return frame
 
 
 def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:

@@ -67,7 +67,7 @@ def print_summary(results: list[WrittenClip], out: Path, elapsed: float, console
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Corpus seed; same seed, same clips.")
 @click.option("--size", callback=_parse_size, default="512x512", show_default=True,
-              help="Clip size WIDTHxHEIGHT (even numbers).")
+              help="Clip size WIDTHxHEIGHT (multiples of 4).")
 @click.option("--frames", type=click.IntRange(min=2), default=48, show_default=True, help="Frames per clip.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=240), default=24.0, show_default=True)
 @click.option("--grid-step", type=int, default=16, show_default=True,

@@ -33,8 +33,10 @@ class SynthConfig:
     grid_step: int = 16  # spacing of the ground-truth background query grid on frame 0, in pixels
 
     def __post_init__(self) -> None:
-        if self.width < 64 or self.height < 64 or self.width % 2 or self.height % 2:
-            raise ValueError(f"clip size must be even and at least 64x64, got {self.width}x{self.height}")
+        # Multiples of 4: x264's output varies from run to run when a chroma plane's width or height is odd,
+        # and a synthetic corpus must be reproducible to the byte.
+        if self.width < 64 or self.height < 64 or self.width % 4 or self.height % 4:
+            raise ValueError(f"clip size must be a multiple of 4 and at least 64x64, got {self.width}x{self.height}")
         if self.frames < 2:
             raise ValueError(f"a clip needs at least 2 frames, got {self.frames}")
         if not (0 < self.fps <= 240):
@@ -64,12 +66,15 @@ class ClipPlan:
 
 
 def plan_clip(seed: int, index: int) -> ClipPlan:
-    """The plan of clip `index` of the corpus made with `seed`: camera recipes cycle so that every 12 consecutive
-    clips cover every camera component; the rest is random."""
+    """The plan of clip `index` of the corpus made with `seed`.
+
+    Camera recipes cycle so that every 12 consecutive clips cover every camera component, and the first person's
+    motion cycles so that every 5 consecutive clips cover every motion; the rest is random.
+    """
     rng = np.random.default_rng([seed, index, 0])
     camera = resolve_recipe(CAMERA_RECIPES[index % len(CAMERA_RECIPES)], rng)
     persons = 1 if rng.random() < 0.7 else 2
-    motions = tuple(str(rng.choice(MOTIONS)) for _ in range(persons))
+    motions = (MOTIONS[(index + seed) % len(MOTIONS)], *(str(rng.choice(MOTIONS)) for _ in range(persons - 1)))
     return ClipPlan(seed, index, camera, motions, bool(rng.random() < 0.4), bool(rng.random() < 0.35))
 
 
