@@ -44,7 +44,10 @@ def write_mp4(
         with av.open(str(tmp), mode="w", format="mp4") as container:
             stream = container.add_stream("libx264", rate=fps_fraction(fps))
             stream.pix_fmt = "yuv420p"
-            stream.options = {"crf": str(crf), "preset": preset}
+            stream.codec_context.time_base = 1 / stream.codec_context.framerate
+            # Reproducible output: x264's macroblock-tree rate control (mbtree) gave different bytes and pixels
+            # for the same frames from run to run here; without it, and without a lookahead thread, it does not.
+            stream.options = {"crf": str(crf), "preset": preset, "x264-params": "sync-lookahead=0:mbtree=0"}
             stream.codec_context.thread_count = threads
             for frame in frames:
                 if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
@@ -57,7 +60,10 @@ def write_mp4(
                 elif frame.shape[:2] != (stream.height, stream.width):
                     raise ValueError(f"{path}: frame {count} is {frame.shape[1]}x{frame.shape[0]}, "
                                      f"expected {stream.width}x{stream.height}")
-                container.mux(stream.encode(_yuv420_frame(frame)))
+                encoded = _yuv420_frame(frame)
+                encoded.pts = count
+                encoded.time_base = stream.codec_context.time_base
+                container.mux(stream.encode(encoded))
                 count += 1
             if count == 0:
                 raise ValueError(f"{path}: no frames to write")
@@ -69,24 +75,19 @@ def write_mp4(
 
 
 def _yuv420_frame(rgb: np.ndarray) -> av.VideoFrame:
-    """An I420 frame (BT.601, limited range) whose row padding is filled too.
+    """An I420 frame (BT.601, limited range) over a buffer of our own, zero-padded past its end.
 
-    Encoders and swscale read a little past each row's end with SIMD loads; where the width is not a multiple
-    of 32 that padding is uninitialised memory, and the encoded bytes would vary from run to run. Filling the
-    padding by edge replication makes the same frames always give the same bytes.
+    The encoder reads a little past the end of a frame with SIMD loads; in a buffer that PyAV allocates that is
+    uninitialised memory, and the encoded bytes (even the decoded pixels) vary from run to run. Wrapping a buffer
+    whose tail is zeros makes the same frames always give the same bytes.
     """
     height, width = rgb.shape[:2]
-    yuv = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420)
-    planes = (
-        yuv[:height],
-        yuv[height : height + height // 4].reshape(height // 2, width // 2),
-        yuv[height + height // 4 :].reshape(height // 2, width // 2),
-    )
-    frame = av.VideoFrame(width, height, "yuv420p")
-    for plane, data in zip(frame.planes, planes, strict=True):
-        padded = np.pad(data, ((0, 0), (0, plane.line_size - data.shape[1])), mode="edge")
-        plane.update(np.ascontiguousarray(padded[: plane.height]))
-    return frame
+    size = height * width * 3 // 2
+    buffer = np.zeros(size + 64 * width, np.uint8)
+    frame_view = buffer[:size].reshape(height * 3 // 2, width)
+    cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420, dst=frame_view)
+    # The view keeps `buffer` alive (through .base) for as long as the frame holds the view.
+    return av.VideoFrame.from_numpy_buffer(frame_view, format="yuv420p")
 
 
 def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
