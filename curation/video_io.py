@@ -77,9 +77,8 @@ def write_mp4(
 def _yuv420_frame(rgb: np.ndarray) -> av.VideoFrame:
     """An I420 frame (BT.601, limited range) over a buffer of our own, zero-padded past its end.
 
-    The encoder reads a little past the end of a frame with SIMD loads; in a buffer that PyAV allocates that is
-    uninitialised memory, and the encoded bytes (even the decoded pixels) vary from run to run. Wrapping a buffer
-    whose tail is zeros makes the same frames always give the same bytes.
+    SIMD code may read a little past the end of a frame; in a buffer that PyAV allocates that is uninitialised
+    memory. Wrapping a buffer whose tail is zeros keeps whatever is read there the same on every run.
     """
     height, width = rgb.shape[:2]
     size = height * width * 3 // 2

@@ -50,8 +50,8 @@ def _jitter(rng: np.random.Generator, frames: int, sigma: float) -> np.ndarray:
 
 
 def sample_camera_path(rng: np.random.Generator, components: tuple[str, ...], frames: int, fps: float,
-                       size: tuple[int, int]) -> tuple[np.ndarray, float]:
-    """Homographies [T, 3, 3] for the given directed components, and the motion's parallax reference speed."""
+                       size: tuple[int, int]) -> np.ndarray:
+    """Homographies [T, 3, 3] for the given directed components."""
     width, height = size
     diagonal = float(np.hypot(width, height))
     duration = max(frames - 1, 1) / fps
@@ -75,4 +75,4 @@ def sample_camera_path(rng: np.random.Generator, components: tuple[str, ...], fr
             rot += _jitter(rng, frames, rng.uniform(0.15, 0.35))
         elif component != cm.STATIC:
             raise ValueError(f"unknown camera component {component!r}")
-    return similarity_homographies(tx, ty, rot, np.exp(log_scale), size), float(np.hypot(tx[-1], ty[-1]))
+    return similarity_homographies(tx, ty, rot, np.exp(log_scale), size)

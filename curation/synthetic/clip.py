@@ -92,7 +92,7 @@ class SyntheticClip:
         self.plan, self.config = plan, config
         rng = np.random.default_rng([plan.seed, plan.index, 1])
         size, frames = config.size, config.frames
-        self.homographies, _ = sample_camera_path(rng, plan.camera, frames, config.fps, size)
+        self.homographies = sample_camera_path(rng, plan.camera, frames, config.fps, size)
         self.background: PlaneLayer = make_background(rng, self.homographies, size)
         self.near: PlaneLayer | None = None
         if plan.parallax:
