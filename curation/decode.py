@@ -1,0 +1,164 @@
+"""Decoding videos in bounded memory: probing, resampling to a constant target frame rate, rotation, windows.
+
+Frames are produced one at a time from PyAV's decoder, so memory holds at most one window of frames whatever the
+video's length. Resampling is by presentation time, not by frame count, so a variable-frame-rate source comes out at
+a constant rate: output frame k is the last source frame whose timestamp is at or before k / target_fps (a
+duplicated frame where the source is sparse, a dropped one where it is dense).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+class DecodeError(ValueError):
+    """The file cannot be decoded as a video (missing, not a container, no video stream, no frames)."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a probe learns without decoding every frame. `width`/`height` are after rotation (display size)."""
+
+    path: str
+    width: int
+    height: int
+    rotation: int  # clockwise degrees to apply for display: 0, 90, 180 or 270
+    average_fps: float
+    duration_s: float
+    frame_count: int  # as the container reports it (0 when unknown)
+    codec: str
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    index: int  # output frame index at the target rate
+    time_s: float  # the output frame's time, index / fps
+    source_time_s: float  # timestamp of the source frame shown
+    rgb: np.ndarray  # [H, W, 3] uint8, rotated for display
+
+
+def _rotation_of(stream: av.video.stream.VideoStream) -> int:
+    """Clockwise display rotation from the stream's metadata (`rotate` tag of older muxers, display matrix)."""
+    tag = stream.metadata.get("rotate")
+    if tag is not None:
+        try:
+            return int(tag) % 360
+        except ValueError:
+            return 0
+    return 0
+
+
+def _frame_rotation(frame: av.VideoFrame, fallback: int) -> int:
+    # PyAV >= 13 exposes the display matrix as `frame.rotation` (counter-clockwise degrees).
+    rotation = getattr(frame, "rotation", None)
+    if rotation is None:
+        return fallback
+    return int(-rotation) % 360
+
+
+def rotate_frame(rgb: np.ndarray, clockwise_deg: int) -> np.ndarray:
+    """Rotate an image by a multiple of 90 degrees clockwise."""
+    if clockwise_deg % 90:
+        raise ValueError(f"rotation must be a multiple of 90 degrees, got {clockwise_deg}")
+    turns = (clockwise_deg // 90) % 4
+    return np.ascontiguousarray(np.rot90(rgb, k=-turns)) if turns else rgb
+
+
+def _open(path: str | os.PathLike) -> av.container.InputContainer:
+    if not Path(path).is_file():
+        raise DecodeError(f"{path}: no such file")
+    try:
+        container = av.open(str(path))
+    except av.FFmpegError as error:
+        raise DecodeError(f"{path}: cannot open as a video: {error}") from error
+    if not container.streams.video:
+        container.close()
+        raise DecodeError(f"{path}: no video stream")
+    return container
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Read a video's size, rotation, average frame rate, duration and codec from its headers."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        rotation = _rotation_of(stream)
+        fps = float(stream.average_rate or stream.guessed_rate or 0) or 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if rotation in (90, 270):
+            width, height = height, width
+        return VideoInfo(str(path), width, height, rotation, fps, duration, int(stream.frames or 0),
+                         stream.codec_context.name)
+
+
+def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterator[DecodedFrame]:
+    """Stream a video's frames at a constant `fps` (None: the source's average rate), rotated for display.
+
+    Raises DecodeError when the file cannot be opened or yields no frame.
+    """
+    if fps is not None and (not np.isfinite(fps) or fps <= 0):
+        raise ValueError(f"target fps must be positive, got {fps}")
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        fallback_rotation = _rotation_of(stream)
+        rate = fps or float(stream.average_rate or stream.guessed_rate or 0) or 25.0
+        time_base = stream.time_base or Fraction(1, 1000)
+        start: float | None = None
+        pending: tuple[float, av.VideoFrame] | None = None  # latest source frame not yet past the next output time
+        index = 0
+        try:
+            for frame in container.decode(stream):
+                pts = frame.pts if frame.pts is not None else frame.dts
+                t = float(pts * time_base) if pts is not None else (index / rate)
+                if start is None:
+                    start = t
+                t -= start
+                # Emit every output time that lies before this frame: they show the pending (previous) frame.
+                while pending is not None and index / rate < t - 1e-6:
+                    yield _emit(index, rate, pending, fallback_rotation)
+                    index += 1
+                pending = (t, frame)
+        except av.FFmpegError as error:
+            if pending is None:
+                raise DecodeError(f"{path}: decoding failed: {error}") from error
+        if pending is None:
+            raise DecodeError(f"{path}: no decodable video frames")
+        # The last source frame covers output times up to its own timestamp plus one source-frame interval.
+        last_t = pending[0]
+        end = last_t + 1.0 / float(stream.average_rate or rate)
+        while index / rate < end - 1e-6:
+            yield _emit(index, rate, pending, fallback_rotation)
+            index += 1
+
+
+def _emit(index: int, rate: float, pending: tuple[float, av.VideoFrame], fallback_rotation: int) -> DecodedFrame:
+    source_t, frame = pending
+    rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
+    return DecodedFrame(index, index / rate, source_t, rgb)
+
+
+def iter_windows(frames: Iterable[DecodedFrame], length: int) -> Iterator[list[DecodedFrame]]:
+    """Group a frame stream into consecutive windows of `length` frames (the last one may be shorter)."""
+    if length < 1:
+        raise ValueError(f"window length must be at least 1, got {length}")
+    window: list[DecodedFrame] = []
+    for frame in frames:
+        window.append(frame)
+        if len(window) == length:
+            yield window
+            window = []
+    if window:
+        yield window

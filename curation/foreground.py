@@ -1,0 +1,143 @@
+"""The foreground (person) mask on the CPU, from pose: limb capsules, a torso polygon and a head disc per person,
+refined with a colour cue, then dilated for masking the background tracks.
+
+Sizes scale with each person's apparent height (estimated from the keypoints), so the same settings work for a
+person far away and close up. The colour refinement adds pixels next to the pose mask whose colour matches the
+person's own colours far better than the nearby background's (loose clothing, hair); it never removes pose pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from curation import wholebody as wb
+
+
+@dataclass(frozen=True)
+class ForegroundConfig:
+    confidence: float = 0.3  # keypoints below this confidence are ignored
+    limb_radius: float = 0.045  # capsule radius, as a fraction of the person's height
+    head_radius: float = 0.09  # head disc radius about the face keypoints' centre, fraction of height
+    hand_radius: float = 0.035
+    colour_refine: bool = True
+    refine_band: float = 0.05  # how far beyond the pose mask the colour cue may extend it, fraction of height
+    dilation: float = 0.02  # dilation of the final mask for track masking, fraction of height (at least 3 px)
+
+    def __post_init__(self) -> None:
+        for name in ("limb_radius", "head_radius", "hand_radius", "refine_band", "dilation"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+        if not 0 <= self.confidence <= 1:
+            raise ValueError(f"confidence must be in [0, 1], got {self.confidence}")
+
+
+TORSO = (wb.INDEX["left_shoulder"], wb.INDEX["right_shoulder"], wb.INDEX["right_hip"], wb.INDEX["left_hip"])
+HEAD = (wb.INDEX["nose"], wb.INDEX["left_eye"], wb.INDEX["right_eye"], wb.INDEX["left_ear"], wb.INDEX["right_ear"])
+
+
+def person_height(keypoints: np.ndarray, confidence: float) -> float:
+    """Apparent height in pixels of one person [133, 3]: from the body's extent, or its segment lengths when the
+    body is cut by the frame (the torso is ~0.3 and the leg ~0.5 of a person's height)."""
+    ok = keypoints[:, 2] >= confidence
+    if ok.sum() < 2:
+        return 0.0
+    body = keypoints[wb.BODY][ok[wb.BODY]]
+    extent = float(np.ptp(body[:, 1])) * 1.15 if len(body) >= 2 else 0.0
+    estimates = [extent]
+    i = wb.INDEX
+    for a, b, fraction in (("left_shoulder", "left_hip", 0.3), ("right_shoulder", "right_hip", 0.3),
+                           ("left_hip", "left_ankle", 0.5), ("right_hip", "right_ankle", 0.5)):
+        if ok[i[a]] and ok[i[b]]:
+            estimates.append(float(np.linalg.norm(keypoints[i[a], :2] - keypoints[i[b], :2])) / fraction)
+    return max(estimates)
+
+
+def pose_mask(keypoints: np.ndarray, size: tuple[int, int], config: ForegroundConfig | None = None) -> np.ndarray:
+    """[H, W] bool mask of all persons of one frame, keypoints [P, 133, 3]."""
+    config = config or ForegroundConfig()
+    width, height = size
+    mask = np.zeros((height, width), np.uint8)
+    for person in np.asarray(keypoints, np.float64):
+        scale = person_height(person, config.confidence)
+        if scale <= 0:
+            continue
+        ok = person[:, 2] >= config.confidence
+        xy = person[:, :2]
+
+        def disc(centre: np.ndarray, radius: float) -> None:
+            cv2.circle(mask, tuple(int(np.rint(v)) for v in centre), max(1, int(np.rint(radius))), 1, -1)
+
+        radius = max(2.0, config.limb_radius * scale)
+        for a, b in wb.BODY_LIMBS:
+            if ok[a] and ok[b]:
+                cv2.line(mask, tuple(int(np.rint(v)) for v in xy[a]), tuple(int(np.rint(v)) for v in xy[b]), 1,
+                         thickness=int(np.rint(2 * radius)), lineType=cv2.LINE_8)
+                disc(xy[a], radius)
+                disc(xy[b], radius)
+        torso = [k for k in TORSO if ok[k]]
+        if len(torso) >= 3:
+            cv2.fillPoly(mask, [np.round(xy[torso]).astype(np.int32)], 1)
+        head = [k for k in (*HEAD, *range(wb.FACE.start, wb.FACE.stop)) if ok[k]]
+        if head:
+            disc(xy[head].mean(axis=0), config.head_radius * scale)
+        for hand in (wb.LEFT_HAND, wb.RIGHT_HAND):
+            for k in range(hand.start, hand.stop):
+                if ok[k]:
+                    disc(xy[k], max(2.0, config.hand_radius * scale))
+        for k in range(wb.FEET.start, wb.FEET.stop):
+            if ok[k]:
+                disc(xy[k], radius)
+    return mask.astype(bool)
+
+
+def refine_with_colour(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.ndarray:
+    """Grow `mask` into a band of `band_px` where pixels' colours are far likelier under the mask's colour
+    histogram than under the surrounding ring's (a small Bayes classifier on a 16^3 RGB histogram)."""
+    if band_px < 1 or not mask.any():
+        return mask
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band_px + 1, 2 * band_px + 1))
+    grown = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    ring = cv2.dilate(grown.astype(np.uint8), kernel).astype(bool) & ~grown
+    core = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    if not ring.any() or not core.any():
+        return mask
+    bins = (rgb // 16).astype(np.int32)
+    codes = (bins[..., 0] * 16 + bins[..., 1]) * 16 + bins[..., 2]
+    fg_hist = np.bincount(codes[core], minlength=4096) + 0.5
+    bg_hist = np.bincount(codes[ring], minlength=4096) + 0.5
+    ratio = (fg_hist / fg_hist.sum()) / (bg_hist / bg_hist.sum())
+    band = grown & ~mask
+    likely = np.zeros_like(mask)
+    likely[band] = ratio[codes[band]] > 4.0
+    # Only pixels connected to the pose mask count (a matching colour elsewhere in the background does not).
+    labels_count, labels = cv2.connectedComponents((likely | mask).astype(np.uint8))
+    keep = np.unique(labels[mask])
+    return np.isin(labels, keep[keep > 0]) if labels_count > 1 else mask
+
+
+def foreground_masks(rgb: np.ndarray, keypoints: np.ndarray,
+                     config: ForegroundConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame foreground masks of a clip: (mask [T, H, W] bool, dilated mask [T, H, W] bool).
+
+    `rgb` is [T, H, W, 3] uint8 and `keypoints` [T, P, 133, 3] in clip pixels.
+    """
+    config = config or ForegroundConfig()
+    frames, height, width = rgb.shape[:3]
+    if keypoints.ndim != 4 or keypoints.shape[0] != frames or keypoints.shape[2:] != (wb.NUM_KEYPOINTS, 3):
+        raise ValueError(f"keypoints must be [{frames}, P, 133, 3], got {keypoints.shape}")
+    masks = np.zeros((frames, height, width), bool)
+    dilated = np.zeros_like(masks)
+    for t in range(frames):
+        scales = [person_height(p, config.confidence) for p in keypoints[t]]
+        scale = max(scales, default=0.0)
+        mask = pose_mask(keypoints[t], (width, height), config)
+        if config.colour_refine and scale > 0:
+            mask = refine_with_colour(rgb[t], mask, int(np.rint(config.refine_band * scale)))
+        masks[t] = mask
+        radius = max(3, int(np.rint(config.dilation * scale)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        dilated[t] = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+    return masks, dilated
