@@ -69,8 +69,9 @@ def _random_lpips_state(seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(seed)
     net = build_lpips().net
     with torch.no_grad():
-        for t in net.state_dict().values():
-            t.uniform_(0.0, 0.1) if t.ndim == 4 and t.shape[-1] == 1 else None  # positive linear heads, as trained
+        for key, t in net.state_dict().items():
+            if key.startswith("lin"):
+                t.uniform_(0.0, 0.1)  # positive linear heads, as trained
     return {k: v.clone() for k, v in net.state_dict().items()}
 
 
