@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from jobs.score_command import score_command
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="backdrop")
@@ -14,11 +16,13 @@ def cli() -> None:
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
       demo    the main job on the embedded default: a small synthetic corpus, summarised
+      score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR, ...)
 
     Run `backdrop SUBCOMMAND --help` for the options of each.
     """
 
 
+cli.add_command(score_command)
 
 
 def main() -> None:
