@@ -55,7 +55,7 @@ class FrechetMetric:
         self.net = net
         self.protocol = protocol.bind_weights(net.network, net.sha256)
         self.view = self.protocol.view_json(self.name)
-        dim = net.spec.feature_dim
+        dim = net.feature_dim
         self.real = FeatureStats(dim, self.view)
         self.fake = FeatureStats(dim, self.view)
         if reference is not None:

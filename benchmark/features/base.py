@@ -77,9 +77,19 @@ class FeatureNet(ABC):
 
     network: ClassVar[str]
 
-    def __init__(self, module: nn.Module, *, sha256: str, device: str = "cpu", batch_size: int = 4) -> None:
+    def __init__(
+        self,
+        module: nn.Module,
+        *,
+        sha256: str,
+        device: str = "cpu",
+        batch_size: int = 4,
+        feature_dim: int | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        # The canonical network's width; a smaller stand-in (tests, a shrunk ViT) states its own.
+        self.feature_dim = feature_dim if feature_dim is not None else self.spec.feature_dim
         self.module = module.eval().to(device)
         self.sha256 = sha256
         self.device = torch.device(device)
@@ -117,7 +127,7 @@ class FeatureNet(ABC):
             x = self.preprocess(batch[start : start + self.batch_size]).to(self.device)
             y = self.forward(x)
             out.append(y.reshape(y.shape[0], -1).double().cpu().numpy())
-        return np.concatenate(out, axis=0) if out else np.zeros((0, self.spec.feature_dim))
+        return np.concatenate(out, axis=0) if out else np.zeros((0, self.feature_dim))
 
 
 def stretch(frames: torch.Tensor, size: int) -> torch.Tensor:

@@ -54,7 +54,7 @@ def r3d_net() -> R3D50Features:
 
 @pytest.fixture(scope="session")
 def videomae_net() -> VideoMAEFeatures:
-    return VideoMAEFeatures(seeded(build_videomae(**TINY_VIDEOMAE), 3), sha256="3" * 64)
+    return VideoMAEFeatures(seeded(build_videomae(**TINY_VIDEOMAE), 3), sha256="3" * 64, feature_dim=24)
 
 
 def moving_square_video(frames: int, size: tuple[int, int], *, seed: int, speed: int = 2) -> np.ndarray:

@@ -190,7 +190,7 @@ def test_videomae_architecture_and_strict_loading(tmp_path) -> None:
     path = tmp_path / "tiny_videomae.pth"
     torch.save({"module": source.state_dict()}, path)
     tiny = load_strict(build_videomae(**TINY_VIDEOMAE), path)
-    net = VideoMAEFeatures(tiny, sha256=sha256_file(path))
+    net = VideoMAEFeatures(tiny, sha256=sha256_file(path), feature_dim=24)
     clips = _clips(2, 16, 30, 40)
     feats = net.features(clips)
     with torch.no_grad():
