@@ -1,0 +1,239 @@
+"""Named evaluation protocols.
+
+A number means something only together with how it was made: frames per clip, which frames, resolution and resize,
+the feature network and the exact weights file, how many videos. A `Protocol` holds those choices under a name; the
+name and the parts of the protocol that determine a metric (its *view*) go into every statistics file and every result
+row, and statistics whose views differ are refused (`ProtocolMismatchError`) instead of being compared.
+
+Weights are bound at run time: a protocol names the network, `bind_weights` records the sha256 of the local file that
+was actually used, so two runs with different weights files never share a view even under the same protocol name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "CLIP_SAMPLINGS",
+    "METRIC_NETWORK",
+    "NETWORKS",
+    "PROTOCOLS",
+    "NetworkSpec",
+    "Protocol",
+    "ProtocolMismatchError",
+    "get_protocol",
+    "require_same_view",
+    "sha256_file",
+]
+
+CLIP_SAMPLINGS = ("first", "uniform", "center")
+
+
+class ProtocolMismatchError(ValueError):
+    """Raised when statistics or results made under different protocols (or different weights) meet."""
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """A feature network as a protocol sees it: what goes in and what comes out, not how it is built."""
+
+    name: str
+    resolution: int  # square input side in pixels
+    resize: str  # how frames reach `resolution`
+    value_range: str  # what the network receives
+    feature_dim: int
+    weights_file: str  # the canonical file name looked up in a weights folder
+    weights_source: str  # where to get it (never fetched by backdrop itself)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("weights_file", "weights_source")}
+
+
+NETWORKS: dict[str, NetworkSpec] = {
+    spec.name: spec
+    for spec in (
+        NetworkSpec(
+            "i3d-400",
+            224,
+            "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept",
+            "[-1, 1]",
+            400,
+            "i3d_pretrained_400.pt",
+            "the PyTorch port of the Kinetics-400 I3D used by TATS/cd-fvd: "
+            "https://github.com/songweige/TATS/raw/main/tats/fvd/i3d_pretrained_400.pt",
+        ),
+        NetworkSpec(
+            "i3d-torchscript",
+            224,
+            "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept",
+            "[-1, 1]",
+            400,
+            "i3d_torchscript.pt",
+            "StyleGAN-V's TorchScript I3D: https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt",
+        ),
+        NetworkSpec(
+            "videomae-v2-g",
+            224,
+            "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept",
+            "[0, 1]",
+            1408,
+            "vit_g_hybrid_pt_1200e_ssv2_ft.pth",
+            "VideoMAE-v2 ViT-g fine-tuned on SSv2 (the cd-FVD checkpoint): https://pjlab-gvm-data.oss-cn-shanghai"
+            ".aliyuncs.com/internvideo/videomaev2/vit_g_hybrid_pt_1200e_ssv2_ft.pth",
+        ),
+        NetworkSpec(
+            "inception-fid",
+            299,
+            "bilinear stretch (F.interpolate, align_corners=False), as pytorch-fid",
+            "[-1, 1]",
+            2048,
+            "pt_inception-2015-12-05-6726825d.pth",
+            "pytorch-fid's FID Inception weights: "
+            "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
+        ),
+        NetworkSpec(
+            "r3d50-kinetics",
+            112,
+            "PIL bicubic stretch per frame (DisCo), aspect ratio not kept",
+            "0-255 minus the Kinetics mean (114.7748, 107.7354, 99.4750)",
+            2048,
+            "resnet-50-kinetics.pth",
+            "Kensho Hara's 3D-ResNets-PyTorch ResNet-50 Kinetics-400 checkpoint (shortcut B), as used by DisCo: "
+            "https://github.com/kenshohara/3D-ResNets-PyTorch (README, pretrained models)",
+        ),
+        NetworkSpec(
+            "lpips-alex",
+            0,
+            "none (frames at the protocol's pixel resolution)",
+            "[-1, 1]",
+            0,
+            "LPIPS_v0.1_alex-df73285e.pth",
+            "pyiqa's LPIPS v0.1 AlexNet weights: https://github.com/chaofengc/IQA-PyTorch/releases "
+            "(v0.1-weights), or the `lpips` package's weights/v0.1/alex.pth together with torchvision's "
+            "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+        ),
+    )
+}
+
+# Which network each feature metric uses by default; a protocol may override it (e.g. StyleGAN-V's TorchScript I3D).
+METRIC_NETWORK: dict[str, str] = {
+    "fvd": "i3d-400",
+    "cd-fvd": "videomae-v2-g",
+    "fid": "inception-fid",
+    "fid-vid": "r3d50-kinetics",
+    "lpips": "lpips-alex",
+}
+PIXEL_METRICS = ("psnr", "ssim", "lpips")
+FEATURE_METRICS = ("fvd", "cd-fvd", "fid", "fid-vid")
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """The choices behind a number. Frozen: change one with `dataclasses.replace`, which should get a new name."""
+
+    name: str
+    frames: int = 16  # frames per clip for FVD/cd-FVD; segment length for FID-VID
+    clip_sampling: str = "first"  # which `frames` frames of a longer video form the clip (see video.sample_clip)
+    fid_frames: int | None = None  # frames per video for FID, evenly spaced; None: every frame
+    num_videos: int | None = None  # None: every matched video (the count is recorded); N: exactly the first N keys
+    pixel_resolution: int | None = None  # None: compare at the native size (pred and ref must match)
+    networks: Mapping[str, str] = field(default_factory=lambda: dict(METRIC_NETWORK))
+    weights_sha256: Mapping[str, str] = field(default_factory=dict)  # network name -> sha256, set by bind_weights
+
+    def __post_init__(self) -> None:
+        if not self.name or any(c in self.name for c in " /\\.\n"):
+            raise ValueError(f"protocol name {self.name!r} must be non-empty, without spaces, slashes or dots")
+        if self.frames < 1:
+            raise ValueError(f"protocol {self.name}: frames must be >= 1, got {self.frames}")
+        if self.clip_sampling not in CLIP_SAMPLINGS:
+            raise ValueError(
+                f"protocol {self.name}: clip_sampling must be one of {CLIP_SAMPLINGS}, got {self.clip_sampling!r}"
+            )
+        if self.fid_frames is not None and self.fid_frames < 1:
+            raise ValueError(f"protocol {self.name}: fid_frames must be >= 1 or None, got {self.fid_frames}")
+        if self.num_videos is not None and self.num_videos < 2:
+            raise ValueError(f"protocol {self.name}: num_videos must be >= 2 or None, got {self.num_videos}")
+        if self.pixel_resolution is not None and self.pixel_resolution < 8:
+            raise ValueError(f"protocol {self.name}: pixel_resolution must be >= 8 or None")
+        for metric, net in self.networks.items():
+            if net not in NETWORKS:
+                raise ValueError(
+                    f"protocol {self.name}: unknown network {net!r} for {metric}; known: {sorted(NETWORKS)}"
+                )
+
+    def network(self, metric: str) -> NetworkSpec:
+        if metric not in self.networks:
+            raise KeyError(f"protocol {self.name} has no feature network for metric {metric!r}")
+        return NETWORKS[self.networks[metric]]
+
+    def bind_weights(self, network: str, sha256: str) -> Protocol:
+        """The same protocol with the sha256 of the weights file actually loaded for `network` recorded."""
+        return dataclasses.replace(self, weights_sha256={**self.weights_sha256, network: sha256})
+
+    def view(self, metric: str) -> dict[str, Any]:
+        """Everything that determines `metric`'s statistics or values under this protocol (canonical, JSON-able)."""
+        out: dict[str, Any] = {"protocol": self.name, "metric": metric, "num_videos": self.num_videos}
+        if metric in ("fvd", "cd-fvd"):
+            out |= {"frames": self.frames, "clip_sampling": self.clip_sampling}
+        elif metric == "fid":
+            out |= {"fid_frames": self.fid_frames}
+        elif metric == "fid-vid":
+            out |= {"segment_frames": self.frames, "segments": "consecutive, last one padded with its last frame"}
+        elif metric in PIXEL_METRICS:
+            out |= {"pixel_resolution": self.pixel_resolution}
+        else:
+            raise KeyError(f"unknown metric {metric!r}")
+        if metric in self.networks:
+            spec = self.network(metric)
+            out["network"] = spec.as_dict()
+            out["weights_sha256"] = self.weights_sha256.get(spec.name)
+        return out
+
+    def view_json(self, metric: str) -> str:
+        return json.dumps(self.view(metric), sort_keys=True, separators=(",", ":"))
+
+
+PROTOCOLS: dict[str, Protocol] = {
+    p.name: p
+    for p in (
+        # The default: the first 16 frames of every clip for the video metrics, every frame for FID.
+        Protocol("bd16"),
+        # 16 frames spread evenly over the whole clip (a temporally subsampled view of long clips).
+        Protocol("bd16-uniform", clip_sampling="uniform"),
+        # As bd16, with StyleGAN-V's TorchScript I3D for FVD (numbers comparable with StyleGAN-V-style reports).
+        Protocol("bd16-stylegan-v", networks={**METRIC_NETWORK, "fvd": "i3d-torchscript"}),
+    )
+}
+
+
+def get_protocol(name: str) -> Protocol:
+    """A built-in protocol by name (see docs/metrics.md)."""
+    if name not in PROTOCOLS:
+        raise KeyError(f"unknown protocol {name!r}; built-in protocols: {', '.join(sorted(PROTOCOLS))}")
+    return PROTOCOLS[name]
+
+
+def require_same_view(found: str, expected: str, *, what: str) -> None:
+    """Refuse to combine two things whose protocol views (JSON from `Protocol.view_json`) differ, naming the fields."""
+    if found == expected:
+        return
+    a, b = json.loads(found), json.loads(expected)
+    diffs = [f"{k}: {a.get(k)!r} != {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    raise ProtocolMismatchError(
+        f"{what} was made under a different protocol; refusing to mix them ({'; '.join(diffs)})"
+    )
+
+
+def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (weights files run to gigabytes)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,113 @@
+"""`backdrop score`: score generated videos against references under a named protocol (see docs/metrics.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+__all__ = ["score_command"]
+
+
+def _parse_weights(values: tuple[str, ...]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for item in values:
+        network, sep, path = item.partition("=")
+        if not sep or not network or not path:
+            raise click.BadParameter(f"expected NETWORK=PATH, got {item!r}", param_hint="--weights")
+        out[network] = Path(path)
+    return out
+
+
+@click.command("score")
+@click.option(
+    "--pred", "pred", required=True, type=click.Path(file_okay=False, path_type=Path), help="Folder of generated mp4s."
+)
+@click.option(
+    "--ref",
+    "ref",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of reference mp4s (same file stems).",
+)
+@click.option("--protocol", "protocol_name", required=True, help="Protocol name (bd16, bd16-uniform, bd16-stylegan-v).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Results prefix: writes OUT.json, OUT.parquet, OUT.per_video.parquet.",
+)
+@click.option(
+    "--metrics", default="fvd,cd-fvd,fid,fid-vid,psnr,ssim,lpips", show_default=True, help="Comma-separated metrics."
+)
+@click.option(
+    "--weights-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder holding the canonical weights files.",
+)
+@click.option(
+    "--weights", "weights", multiple=True, metavar="NETWORK=PATH", help="A weights file for one network (repeatable)."
+)
+@click.option(
+    "--lpips-trunk",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="torchvision AlexNet weights, if the LPIPS file holds only the linear heads.",
+)
+@click.option(
+    "--ref-stats",
+    "ref_stats",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder where reference statistics are reused or saved.",
+)
+@click.option("--dataset", help="Dataset name for the reference statistics files (with --ref-stats).")
+@click.option("--device", default="cpu", show_default=True)
+@click.option("--batch-size", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--truncate-frames", is_flag=True, help="Pixel metrics: compare the first min(T) frames when counts differ."
+)
+@click.option("--allow-constant-videos", is_flag=True, help="Score single-colour videos instead of refusing them.")
+def score_command(
+    pred: Path,
+    ref: Path,
+    protocol_name: str,
+    out: Path,
+    metrics: str,
+    weights_dir: Path | None,
+    weights: tuple[str, ...],
+    lpips_trunk: Path | None,
+    ref_stats: Path | None,
+    dataset: str | None,
+    device: str,
+    batch_size: int,
+    truncate_frames: bool,
+    allow_constant_videos: bool,
+) -> None:
+    """Score generated videos (--pred) against references (--ref), matched by file stem, under a named protocol.
+
+    Writes one result row per metric. Weights are read from local files only; nothing is downloaded.
+    """
+    from benchmark.protocol import get_protocol
+    from benchmark.score import ScoreOptions, score, write_results
+
+    try:
+        options = ScoreOptions(
+            protocol=get_protocol(protocol_name),
+            metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+            weights_dir=weights_dir,
+            weights=_parse_weights(weights),
+            lpips_trunk=lpips_trunk,
+            device=device,
+            batch_size=batch_size,
+            ref_stats_dir=ref_stats,
+            dataset=dataset,
+            truncate_frames=truncate_frames,
+            allow_constant=allow_constant_videos,
+        )
+        rows = score(pred, ref, options, log=lambda line: click.echo(line, err=True))
+    except (KeyError, ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc.args[0]) if isinstance(exc, KeyError) else str(exc)) from exc
+    for path in write_results(rows, out):
+        click.echo(f"wrote {path}", err=True)
+    for row in rows:
+        click.echo(f"{row['metric']:8s} {row['value']:.6g}  ({row['protocol']}, {row['num_videos']} videos)")

@@ -1,0 +1,75 @@
+"""Shared fixtures: feature networks with random weights (built once per session) and tiny synthetic videos."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from benchmark.features.i3d import I3DFeatures, build_i3d
+from benchmark.features.inception import FIDInceptionPool3, InceptionFeatures, build_fid_inception
+from benchmark.features.r3d50 import R3D50Features, build_r3d50
+from benchmark.features.videomae import VideoMAEFeatures, build_videomae
+
+TINY_VIDEOMAE = dict(embed_dim=24, depth=1, num_heads=2)
+
+
+def seeded(
+    module: torch.nn.Module, seed: int, example: tuple[int, ...] | None = None, scale: float = 1.0
+) -> torch.nn.Module:
+    """Random weights from `seed`; with `example` (an input shape), BatchNorm statistics are set from one batch of
+    noise of the input's range (`scale`), as a trained network's would be: without that, features vanish (~1e-8) or
+    explode (~1e4), and distances are zero for the wrong reason or too large for absolute tolerances."""
+    torch.manual_seed(seed)
+    for m in module.modules():
+        if hasattr(m, "reset_parameters") and m is not module:
+            m.reset_parameters()
+    if example is not None:
+        for m in module.modules():
+            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                m.momentum = None  # cumulative average: the running statistics become this batch's
+                m.reset_running_stats()
+        module.train()
+        with torch.no_grad():
+            module((torch.rand(example) * 2 - 1) * scale)
+    return module.eval()
+
+
+@pytest.fixture(scope="session")
+def i3d_net() -> I3DFeatures:
+    return I3DFeatures(seeded(build_i3d(), 0, (2, 3, 16, 224, 224)), sha256="0" * 64)
+
+
+@pytest.fixture(scope="session")
+def inception_net() -> InceptionFeatures:
+    return InceptionFeatures(
+        seeded(FIDInceptionPool3(build_fid_inception()), 1, (4, 3, 64, 64)), sha256="1" * 64, batch_size=8
+    )
+
+
+@pytest.fixture(scope="session")
+def r3d_net() -> R3D50Features:
+    return R3D50Features(seeded(build_r3d50(), 2, (2, 3, 16, 112, 112), scale=128.0), sha256="2" * 64)
+
+
+@pytest.fixture(scope="session")
+def videomae_net() -> VideoMAEFeatures:
+    return VideoMAEFeatures(seeded(build_videomae(**TINY_VIDEOMAE), 3), sha256="3" * 64, feature_dim=24)
+
+
+def moving_square_video(frames: int, size: tuple[int, int], *, seed: int, speed: int = 2) -> np.ndarray:
+    """A textured background with a bright square moving across it: cheap, deterministic, not constant."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    background = rng.integers(0, 200, (h, w, 3), dtype=np.uint8)
+    out = np.repeat(background[None], frames, axis=0)
+    side = max(h // 4, 2)
+    for t in range(frames):
+        x = (t * speed + seed) % max(w - side, 1)
+        out[t, h // 3 : h // 3 + side, x : x + side] = 255
+    return out
+
+
+@pytest.fixture
+def videos() -> list[np.ndarray]:
+    return [moving_square_video(16, (32, 40), seed=s) for s in range(4)]

@@ -1,0 +1,104 @@
+"""PSNR, SSIM, LPIPS through pyiqa: the per-frame → per-video → over-videos convention, and local LPIPS weights."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+
+from benchmark.pixel_metrics import LPIPS, PSNR, SSIM, build_lpips, load_lpips_weights
+from benchmark.protocol import ProtocolMismatchError, get_protocol
+
+BD16 = get_protocol("bd16")
+
+
+def _noisy_pair(frames: int, seed: int, sigma: float, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ref = rng.integers(30, 220, (frames, size - 8, size, 3)).astype(np.uint8)
+    pred = np.clip(ref + rng.normal(0, sigma, ref.shape), 0, 255).round().astype(np.uint8)
+    return pred, ref
+
+
+def _psnr_by_hand(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    mse = ((pred.astype(np.float64) - ref.astype(np.float64)) / 255.0) ** 2
+    return 10 * np.log10(1.0 / (mse.reshape(len(pred), -1).mean(1) + 1e-8))
+
+
+def test_psnr_is_averaged_per_video_then_over_videos() -> None:
+    metric = PSNR(BD16)
+    short = _noisy_pair(2, seed=0, sigma=4.0)
+    long = _noisy_pair(6, seed=1, sigma=20.0)
+    v_short = metric.update(*short, key="short")
+    v_long = metric.update(*long, key="long")
+    assert v_short == pytest.approx(_psnr_by_hand(*short).mean(), rel=1e-5)
+    assert v_long == pytest.approx(_psnr_by_hand(*long).mean(), rel=1e-5)
+    assert metric.compute() == pytest.approx((v_short + v_long) / 2, rel=1e-12)
+    all_frames = np.concatenate([_psnr_by_hand(*short), _psnr_by_hand(*long)]).mean()
+    assert abs(metric.compute() - all_frames) > 1.0  # the convention matters: not the mean over all frames
+    assert metric.per_video == {"short": v_short, "long": v_long}
+    assert PSNR.higher_is_better and SSIM.higher_is_better and not LPIPS.higher_is_better
+
+
+def test_psnr_of_identical_frames_is_capped_and_ssim_is_one() -> None:
+    pred, _ = _noisy_pair(3, seed=2, sigma=0.0)
+    assert PSNR(BD16).frame_values(pred, pred) == pytest.approx(80.0)
+    assert SSIM(BD16).frame_values(pred, pred) == pytest.approx(1.0, abs=1e-6)
+    ssim = SSIM(BD16)
+    mild, strong = ssim.frame_values(*_noisy_pair(3, 2, 5.0)), ssim.frame_values(*_noisy_pair(3, 2, 40.0))
+    assert np.all(strong < mild) and np.all(mild < 0.999)
+
+
+def test_pixel_state_merges_and_refuses_duplicates() -> None:
+    a, b = PSNR(BD16), PSNR(BD16)
+    a.update(*_noisy_pair(2, 3, 5.0), key="k1")
+    b.update(*_noisy_pair(2, 4, 5.0), key="k2")
+    whole = PSNR(BD16)
+    whole.update(*_noisy_pair(2, 3, 5.0), key="k1")
+    whole.update(*_noisy_pair(2, 4, 5.0), key="k2")
+    a.merge(b)
+    assert a.compute() == pytest.approx(whole.compute(), rel=1e-12)
+    with pytest.raises(ValueError, match="already scored"):
+        a.update(*_noisy_pair(2, 4, 5.0), key="k2")
+    other = PSNR(get_protocol("bd16-uniform").__class__("bd16-px64", pixel_resolution=64))
+    with pytest.raises(ProtocolMismatchError):
+        a.merge(other)
+
+
+def _random_lpips_state(seed: int) -> dict[str, torch.Tensor]:
+    torch.manual_seed(seed)
+    net = build_lpips().net
+    with torch.no_grad():
+        for key, t in net.state_dict().items():
+            if key.startswith("lin"):
+                t.uniform_(0.0, 0.1)  # positive linear heads, as trained
+    return {k: v.clone() for k, v in net.state_dict().items()}
+
+
+def test_lpips_loads_local_weights_in_both_layouts(tmp_path) -> None:
+    state = _random_lpips_state(0)
+    full = tmp_path / "LPIPS_v0.1_alex-df73285e.pth"
+    torch.save(state, full)
+    metric = LPIPS(BD16, weights=full)
+    pred, ref = _noisy_pair(2, seed=5, sigma=30.0, size=72)  # AlexNet needs ~64 px
+    assert metric.frame_values(ref, ref) == pytest.approx(0.0, abs=1e-7)
+    value = metric.update(pred, ref, key="a")
+    assert value > 0
+
+    # The lpips package's layout: linear heads only, plus torchvision's AlexNet file for the trunk.
+    heads = tmp_path / "alex.pth"
+    torch.save({k: v for k, v in state.items() if k.startswith("lin")}, heads)
+    alexnet = torchvision.models.alexnet(weights=None)
+    slices = {1: range(0, 2), 2: range(2, 5), 3: range(5, 8), 4: range(8, 10), 5: range(10, 12)}
+    with torch.no_grad():
+        for key, t in alexnet.state_dict().items():
+            if key.startswith("features."):
+                i = int(key.split(".")[1])
+                n = next(s for s, span in slices.items() if i in span)
+                t.copy_(state[f"net.slice{n}.{key[len('features.') :]}"])
+    trunk = tmp_path / "alexnet-owt-7be5be79.pth"
+    torch.save(alexnet.state_dict(), trunk)
+    split = LPIPS(BD16, weights=heads, trunk=trunk)
+    assert split.frame_values(pred, ref) == pytest.approx(metric.frame_values(pred, ref), rel=1e-6)
+    with pytest.raises(ValueError, match="AlexNet trunk"):
+        load_lpips_weights(build_lpips().net, heads)
