@@ -80,16 +80,21 @@ def trace_sqrt_product(sigma1: ArrayLike, sigma2: ArrayLike) -> float:
     return float(np.sum(linalg.svd(h2.T @ h1, compute_uv=False)))
 
 
+def _as_checked_pair(
+    mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    m1, s1 = np.asarray(mu1, dtype=np.float64), np.asarray(sigma1, dtype=np.float64)
+    m2, s2 = np.asarray(mu2, dtype=np.float64), np.asarray(sigma2, dtype=np.float64)
+    _check_pair(m1, s1, m2, s2)
+    return m1, s1, m2, s2
+
+
 def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
     """Fréchet (2-Wasserstein) distance squared between N(mu1, sigma1) and N(mu2, sigma2), in float64.
 
     Returns 0.0 rather than a tiny negative number when rounding pushes an exact zero below zero.
     """
-    m1 = np.asarray(mu1, dtype=np.float64)
-    m2 = np.asarray(mu2, dtype=np.float64)
-    s1 = np.asarray(sigma1, dtype=np.float64)
-    s2 = np.asarray(sigma2, dtype=np.float64)
-    _check_pair(m1, s1, m2, s2)
+    m1, s1, m2, s2 = _as_checked_pair(mu1, sigma1, mu2, sigma2)
     diff = m1 - m2
     value = float(diff @ diff) + float(np.trace(s1)) + float(np.trace(s2)) - 2.0 * trace_sqrt_product(s1, s2)
     return max(value, 0.0)
@@ -102,11 +107,7 @@ def frechet_distance_sqrtm(
 
     Kept for comparison (tests and the speed report); `frechet_distance` is the one backdrop uses.
     """
-    m1 = np.asarray(mu1, dtype=np.float64)
-    m2 = np.asarray(mu2, dtype=np.float64)
-    s1 = np.asarray(sigma1, dtype=np.float64)
-    s2 = np.asarray(sigma2, dtype=np.float64)
-    _check_pair(m1, s1, m2, s2)
+    m1, s1, m2, s2 = _as_checked_pair(mu1, sigma1, mu2, sigma2)
     diff = m1 - m2
     covmean = linalg.sqrtm(s1 @ s2)
     if not np.all(np.isfinite(covmean)):
