@@ -53,6 +53,19 @@ def sort_by_area(keypoints: np.ndarray, confidence: float = 0.3) -> np.ndarray:
     return keypoints[:, np.argsort(-np.array(areas), kind="stable")]
 
 
+#: Where a sidecar file may sit beside `NAME.mp4`, in the order looked at (`NAME.gt.npz` is the synthetic source's).
+SIDECAR_SUFFIXES = (".pose.npz", ".pose.npy", ".gt.npz")
+
+
+def find_sidecar(video: str | os.PathLike) -> str | None:
+    """The sidecar keypoints file of a video, or None when there is none."""
+    stem = os.path.splitext(os.fspath(video))[0]
+    for suffix in SIDECAR_SUFFIXES:
+        if os.path.isfile(stem + suffix):
+            return stem + suffix
+    return None
+
+
 class SidecarPose:
     """Keypoints read from an `.npz` (member `keypoints`) or `.npy` file beside the video, in source frames and
     source pixels; mapped to a clip by its source frame indices and its scale to clip pixels."""

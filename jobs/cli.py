@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from jobs.demo_command import demo
+from jobs.inspect_command import inspect_command
 from jobs.score_command import score_command
 from jobs.synth_command import synth
 
@@ -18,6 +19,7 @@ def cli() -> None:
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
       demo    the main job on the embedded default: a small synthetic corpus, summarised
+      inspect run the curation stages on one video: per-clip results and an overlay video
       score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR, ...)
 
     Run `backdrop SUBCOMMAND --help` for the options of each.
@@ -29,6 +31,7 @@ cli.add_command(score_command)
 
 cli.add_command(synth)
 cli.add_command(demo)
+cli.add_command(inspect_command)
 
 
 def main() -> None:

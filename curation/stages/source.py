@@ -1,0 +1,101 @@
+"""The source stage: one video in, its clips out (a flat map), streamed in bounded memory.
+
+A source that cannot be read, probed or decoded, or that yields no clip, becomes one failed record whose reason
+names the file and the problem; clips already handed out before a decoding error stay valid.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import ClassVar
+
+import av
+import numpy as np
+
+from curation.clipping import clip_size, iter_shot_clips, resized_frames
+from curation.config import CurationConfig
+from curation.decode import DecodedFrame, DecodeError, iter_resampled, probe_video
+from curation.record import OK, Record, clip_key, failed_source, file_sha256, source_id_of
+from curation.stages.base import Resources
+
+
+class DecodeStage:
+    name: ClassVar[str] = "decode"
+    resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.5)
+
+    def __init__(self, config: CurationConfig | None = None, *, raise_errors: bool = False) -> None:
+        self.config = config or CurationConfig()
+        self.raise_errors = raise_errors
+
+    def setup(self) -> None:
+        """Nothing to load: PyAV opens each source itself."""
+
+    @property
+    def backend(self) -> str:
+        return f"pyav {av.__version__}"
+
+    def __call__(self, source: str | os.PathLike) -> Iterator[Record]:
+        source = os.fspath(source)
+        try:
+            sha256 = file_sha256(source)
+        except OSError as error:
+            yield failed_source(source, self.name, f"{source}: cannot read the file: {error.strerror or error}")
+            return
+        try:
+            yield from self._clips(source, sha256)
+        except Exception as error:
+            if self.raise_errors:
+                raise
+            yield failed_source(source, self.name, f"{source}: {type(error).__name__}: {error}", sha256)
+
+    def _clips(self, source: str, sha256: str) -> Iterator[Record]:
+        clips = self.config.clips
+        if os.path.getsize(source) == 0:
+            yield failed_source(source, self.name, f"{source}: empty file (0 bytes)", sha256)
+            return
+        try:
+            info = probe_video(source)
+        except DecodeError as error:
+            yield failed_source(source, self.name, str(error), sha256)
+            return
+        if max(info.width, info.height) > clips.max_source_side:
+            yield failed_source(source, self.name, f"{source}: resolution {info.width}x{info.height} exceeds "
+                                f"clips.max_source_side={clips.max_source_side}", sha256)
+            return
+        fps = clips.fps or info.average_fps or 25.0
+        size = clip_size(info.width, info.height, clips.short_side)
+        source_id = source_id_of(sha256)
+        count = 0
+        decoded = 0
+
+        def counted(frames: Iterator[DecodedFrame]) -> Iterator[DecodedFrame]:
+            nonlocal decoded
+            for frame in frames:
+                decoded += 1
+                yield frame
+
+        try:
+            stream = resized_frames(counted(iter_resampled(source, fps)), size)
+            for frames in iter_shot_clips(stream, fps, clips.frames, stride=clips.stride,
+                                          max_per_shot=clips.max_per_shot, threshold=clips.cut_threshold,
+                                          min_shot_frames=clips.min_shot_frames,
+                                          detect_short_side=clips.detect_short_side):
+                start, end = frames[0].index, frames[-1].index + 1
+                source_frames = np.array([round(f.source_time_s * (info.average_fps or fps)) for f in frames])
+                yield {
+                    "key": clip_key(source_id, count), "source": source, "source_id": source_id,
+                    "source_sha256": sha256, "clip_index": count, "status": OK,
+                    "start_frame": start, "end_frame": end, "start_s": frames[0].time_s, "end_s": end / fps,
+                    "source_start_s": frames[0].source_time_s, "fps": float(fps),
+                    "source_frames": source_frames, "source_size": (info.width, info.height),
+                    "frames": np.stack([f.rgb for f in frames]), "backends": {self.name: self.backend},
+                }
+                count += 1
+        except DecodeError as error:
+            reason = str(error) if count == 0 else f"decoding stopped after {count} clips: {error}"
+            yield failed_source(source, self.name, reason, sha256)
+            return
+        if count == 0:
+            yield failed_source(source, self.name, f"{source}: no clip of {clips.frames} frames fits in any shot "
+                                f"({decoded} frames at {fps:g} fps)", sha256)
