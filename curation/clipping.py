@@ -69,10 +69,12 @@ def iter_shot_clips(frames: Iterable[DecodedFrame], fps: float, clip_frames: int
                                       detection_frame(frame.rgb, detect_short_side))
         planner.add(frame)
         for cut in sorted(c.frame_num for c in cuts):
+            yield from planner.ready(cut - 1)  # clips that end before the cut are complete
             planner.cut(cut)
         yield from planner.ready(frame.index - planner.lookahead)
     for cut in sorted(c.frame_num for c in detector.post_process(FrameTimecode(count, fps=fps))):
         if cut < count:
+            yield from planner.ready(cut - 1)
             planner.cut(cut)
     yield from planner.ready(float("inf"))
 
