@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.features.base import load_strict
-
 
 @dataclass(frozen=True)
 class IqaSpec:
@@ -65,7 +63,9 @@ class NoReferenceScorer:
         """Build the network and load the local weights (strict); raises FileNotFoundError when absent."""
         if not self.available:
             raise FileNotFoundError(f"{self.name}: {self.missing_reason}")
-        import pyiqa  # slow to import; only when a learned score is wanted
+        import pyiqa  # slow to import (and torch is large); only when a learned score is wanted
+
+        from benchmark.features.base import load_strict
 
         model = pyiqa.create_metric(self.spec.pyiqa_name, device=self.device, as_loss=False, **self.options)
         load_strict(model.net, self.path)
