@@ -93,14 +93,45 @@ def pose_mask(keypoints: np.ndarray, size: tuple[int, int], config: ForegroundCo
     return mask.astype(bool)
 
 
+def _box_around(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
+    """The bounding box of `mask`, `pad` pixels larger on every side and clipped to the frame (None when empty)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if len(rows) == 0:
+        return None
+    height, width = mask.shape
+    return (slice(max(0, rows[0] - pad), min(height, rows[-1] + pad + 1)),
+            slice(max(0, cols[0] - pad), min(width, cols[-1] + pad + 1)))
+
+
+def dilate_disc(mask: np.ndarray, radius: float) -> np.ndarray:
+    """`mask` dilated by a disc of `radius` pixels (Euclidean), computed only around the mask's bounding box.
+
+    A distance transform thresholds to any radius in linear time, where a large elliptic kernel costs its area
+    per pixel; the crop keeps it to the part of the frame the person covers."""
+    box = _box_around(mask, int(np.ceil(radius)) + 1)
+    out = np.zeros_like(mask)
+    if box is not None:
+        crop = (~mask[box]).astype(np.uint8)
+        out[box] = cv2.distanceTransform(crop, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= radius
+    return out
+
+
 def refine_with_colour(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.ndarray:
     """Grow `mask` into a band of `band_px` where pixels' colours are far likelier under the mask's colour
-    histogram than under the surrounding ring's (a small Bayes classifier on a 16^3 RGB histogram)."""
-    if band_px < 1 or not mask.any():
+    histogram than under the surrounding ring's (a small Bayes classifier on a 16^3 RGB histogram).
+
+    Everything happens inside the mask's bounding box grown by the ring, which holds every pixel involved."""
+    box = _box_around(mask, 2 * band_px + 2) if band_px >= 1 else None
+    if box is None:
         return mask
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band_px + 1, 2 * band_px + 1))
-    grown = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
-    ring = cv2.dilate(grown.astype(np.uint8), kernel).astype(bool) & ~grown
+    out = mask.copy()
+    out[box] = _refine_crop(rgb[box], mask[box], band_px)
+    return out
+
+
+def _refine_crop(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.ndarray:
+    grown = dilate_disc(mask, band_px)
+    ring = dilate_disc(mask, 2 * band_px) & ~grown  # `grown` dilated by the band again, minus itself
     core = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if not ring.any() or not core.any():
         return mask
@@ -114,8 +145,12 @@ def refine_with_colour(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.nd
     likely[band] = ratio[codes[band]] > 4.0
     # Only pixels connected to the pose mask count (a matching colour elsewhere in the background does not).
     labels_count, labels = cv2.connectedComponents((likely | mask).astype(np.uint8))
-    keep = np.unique(labels[mask])
-    return np.isin(labels, keep[keep > 0]) if labels_count > 1 else mask
+    if labels_count <= 1:
+        return mask
+    touching = np.zeros(labels_count, bool)
+    touching[labels[mask]] = True
+    touching[0] = False
+    return touching[labels]
 
 
 def foreground_masks(rgb: np.ndarray, keypoints: np.ndarray,
@@ -138,6 +173,5 @@ def foreground_masks(rgb: np.ndarray, keypoints: np.ndarray,
             mask = refine_with_colour(rgb[t], mask, int(np.rint(config.refine_band * scale)))
         masks[t] = mask
         radius = max(3, int(np.rint(config.dilation * scale)))
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-        dilated[t] = cv2.dilate(mask.astype(np.uint8), kernel).astype(bool)
+        dilated[t] = dilate_disc(mask, radius)
     return masks, dilated
