@@ -103,16 +103,20 @@ def _box_around(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
             slice(max(0, cols[0] - pad), min(width, cols[-1] + pad + 1)))
 
 
+def _distance(mask: np.ndarray) -> np.ndarray:
+    # OpenCV's 5x5 chamfer distance: within a few percent of Euclidean, at less than half the exact one's cost.
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5)
+
+
 def dilate_disc(mask: np.ndarray, radius: float) -> np.ndarray:
-    """`mask` dilated by a disc of `radius` pixels (Euclidean), computed only around the mask's bounding box.
+    """`mask` dilated by a disc of `radius` pixels, computed only around the mask's bounding box.
 
     A distance transform thresholds to any radius in linear time, where a large elliptic kernel costs its area
     per pixel; the crop keeps it to the part of the frame the person covers."""
     box = _box_around(mask, int(np.ceil(radius)) + 1)
     out = np.zeros_like(mask)
     if box is not None:
-        crop = (~mask[box]).astype(np.uint8)
-        out[box] = cv2.distanceTransform(crop, cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= radius
+        out[box] = _distance(mask[box]) <= radius
     return out
 
 
@@ -130,8 +134,9 @@ def refine_with_colour(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.nd
 
 
 def _refine_crop(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.ndarray:
-    grown = dilate_disc(mask, band_px)
-    ring = dilate_disc(mask, 2 * band_px) & ~grown  # `grown` dilated by the band again, minus itself
+    distance = _distance(mask)
+    grown = distance <= band_px
+    ring = (distance <= 2 * band_px) & ~grown  # `grown` dilated by the band again, minus itself
     core = cv2.erode(mask.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     if not ring.any() or not core.any():
         return mask
