@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from benchmark.features.base import load_strict
+from curation.weights import default_weights_dir
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,6 @@ IQA_METRICS: dict[str, IqaSpec] = {
     "musiq": IqaSpec("musiq", "musiq_koniq_ckpt-e95806b9.pth", "pyiqa's release of MUSIQ trained on KonIQ-10k",
                      {"pretrained": False, "num_class": 1}),
 }
-
-
-def default_weights_dir() -> Path:
-    """`$BACKDROP_WEIGHTS`, else ~/.cache/backdrop/weights."""
-    return Path(os.environ.get("BACKDROP_WEIGHTS") or Path.home() / ".cache" / "backdrop" / "weights").expanduser()
 
 
 class NoReferenceScorer:
