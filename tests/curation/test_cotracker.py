@@ -4,7 +4,6 @@ windows, online steps, and the error when the code is absent."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -12,71 +11,12 @@ import pytest
 import torch
 
 from curation.backends.cotracker import CoTrackerBackend, CoTrackerSettings, CoTrackerUnavailable, load_predictor
-
-# Points move by (1, 0.5) model pixels per frame from their query; visibility is a score, 0.9 on the left half of
-# the model frame and 0.3 on the right. Calls are logged in `CALLS` for the assertions.
-HUBCONF = textwrap.dedent('''
-    import torch
-
-    CALLS = []
-
-
-    class _Offline(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.model = torch.nn.Linear(2, 2)
-
-        def forward(self, video, queries=None, segm_mask=None, grid_size=0):
-            B, T, C, H, W = video.shape
-            CALLS.append({"mode": "offline", "frames": T, "queries": None if queries is None else queries.clone(),
-                          "segm_mask": None if segm_mask is None else segm_mask.clone()})
-            if queries is None:
-                xs = torch.linspace(0, W - 1, grid_size)
-                ys = torch.linspace(0, H - 1, grid_size)
-                gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-                grid = torch.stack([gx.flatten(), gy.flatten()], dim=1)
-                keep = segm_mask[0, 0][grid[:, 1].round().long(), grid[:, 0].round().long()] > 0
-                queries = torch.cat([torch.zeros(int(keep.sum()), 1), grid[keep]], dim=1)[None]
-            return _move(queries, T, W)
-
-
-    def _move(queries, T, W):
-        t = torch.arange(T, dtype=torch.float32)[:, None] - queries[0, None, :, 0]
-        tracks = queries[0, None, :, 1:] + t[..., None] * torch.tensor([1.0, 0.5])
-        visibility = torch.where(tracks[..., 0] < W / 2, 0.9, 0.3)
-        return tracks[None], visibility[None]
-
-
-    class _Online(_Offline):
-        step = 4
-
-        def forward(self, video_chunk, is_first_step=False, queries=None, segm_mask=None, grid_size=0):
-            if is_first_step:
-                self.queries, self.calls = queries, 0
-                CALLS.append({"mode": "online-first", "queries": queries.clone()})
-                return None, None
-            CALLS.append({"mode": "online", "frames": video_chunk.shape[1]})
-            total = self.calls * self.step + video_chunk.shape[1]
-            self.calls += 1
-            return _move(self.queries, total, video_chunk.shape[-1])
-
-
-    def cotracker3_offline(*, pretrained=True, **kwargs):
-        assert not pretrained
-        return _Offline()
-
-
-    def cotracker3_online(*, pretrained=True, **kwargs):
-        assert not pretrained
-        return _Online()
-''')
+from jobs.bench.learned_stubs import cotracker_hub
 
 
 @pytest.fixture()
 def hub(tmp_path: Path) -> Path:
-    (tmp_path / "hub").mkdir()
-    (tmp_path / "hub" / "hubconf.py").write_text(HUBCONF)
-    return tmp_path / "hub"
+    return cotracker_hub(tmp_path / "hub")
 
 
 def _calls(backend: CoTrackerBackend) -> list[dict]:

@@ -8,64 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+pytest.importorskip("onnx")
 
-from curation.backends import dwpose_decode as dec  # noqa: E402
-from curation.backends.dwpose import DWPoseEstimator, DWPoseSettings, assemble  # noqa: E402
-from curation.pose_render import render_pose  # noqa: E402
-
-DET = (64, 64)  # tiny detector input (height, width): 8x8 + 4x4 + 2x2 = 84 anchors
-POSE = (32, 24)  # tiny pose input (height, width); SimCC split ratio 2
-
-
-def constant_model(path: Path, input_name: str, input_shape: list, outputs: dict[str, np.ndarray]) -> Path:
-    """An ONNX model whose outputs are constants [1, ...] broadcast over the input's batch (0 * mean(input) + C)."""
-    nodes = [
-        helper.make_node("ReduceMean", [input_name], ["mean"], axes=[1, 2, 3], keepdims=1),
-        helper.make_node("Mul", ["mean", "zero"], ["zeroed"]),
-    ]
-    initializers = [numpy_helper.from_array(np.zeros((1,), np.float32), "zero")]
-    graph_outputs = []
-    for name, value in outputs.items():
-        shape = np.array([-1] + [1] * (value.ndim - 1), np.int64)
-        initializers += [numpy_helper.from_array(value.astype(np.float32), f"{name}_c"),
-                         numpy_helper.from_array(shape, f"{name}_shape")]
-        nodes += [helper.make_node("Reshape", ["zeroed", f"{name}_shape"], [f"{name}_z"]),
-                  helper.make_node("Add", [f"{name}_z", f"{name}_c"], [name])]
-        graph_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [input_shape[0], *value.shape[1:]]))
-    graph_input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, input_shape)
-    graph = helper.make_graph(nodes, "tiny", [graph_input], graph_outputs, initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
-    onnx.checker.check_model(model)
-    onnx.save(model, path)
-    return path
-
-
-def anchor_index(stride: int, x: int, y: int, size: tuple[int, int] = DET) -> int:
-    offset = 0
-    for s in dec.YOLOX_STRIDES:
-        if s == stride:
-            return offset + y * (size[1] // s) + x
-        offset += (size[0] // s) * (size[1] // s)
-    raise ValueError(stride)
-
-
-def detector_output(classes: int = 2) -> np.ndarray:
-    """Raw YOLOX output [84, 5 + classes]: one person at stride-8 cell (3, 2), centre (28, 20) and size 16 in input
-    pixels; a weaker overlapping duplicate; an object of another class."""
-    raw = np.zeros((84, 5 + classes), np.float32)
-    raw[:, 4] = 0.01
-    main = anchor_index(8, 3, 2)
-    raw[main, :5] = [0.5, 0.5, np.log(2.0), np.log(2.0), 0.9]
-    raw[main, 5] = 1.0
-    dup = anchor_index(16, 1, 1)  # centre (28, 20), size 16: the main box again, with a lower score
-    raw[dup, :5] = [0.75, 0.25, 0.0, 0.0, 0.6]
-    raw[dup, 5] = 1.0
-    other = anchor_index(8, 6, 6)
-    raw[other, :5] = [0.5, 0.5, 0.0, 0.0, 0.9]
-    raw[other, 5:] = [0.2, 0.9]
-    return raw
+from curation.backends import dwpose_decode as dec
+from curation.backends.dwpose import DWPoseEstimator, DWPoseSettings, assemble
+from curation.pose_render import render_pose
+from jobs.bench.learned_stubs import DET, POSE, constant_model, detector_output
 
 
 def test_letterbox_scales_and_pads_bottom_right() -> None:
