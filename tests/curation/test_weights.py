@@ -136,3 +136,15 @@ def test_cli_download_and_check(server: str, tmp_path: Path, monkeypatch: pytest
     result = runner.invoke(command.weights_command, ["check", "--dir", str(tmp_path)])
     assert result.exit_code == 0 and "ok" in result.output
     assert (tmp_path / "yolox_l.onnx").read_bytes() == PAYLOAD
+
+
+def test_every_backend_and_metric_file_is_in_the_registry() -> None:
+    from benchmark.protocol import NETWORKS
+    from curation.iqa import IQA_METRICS
+
+    files = {x.filename for x in w.WEIGHTS}
+    assert {spec.weights_file for spec in IQA_METRICS.values()} <= files
+    assert {spec.weights_file for spec in NETWORKS.values()} <= files
+    for name in ("dwpose-detector", "dwpose-wholebody", "sam2.1-tiny", "sam2.1-large", "cotracker3-offline",
+                 "cotracker3-online"):
+        assert name in w.REGISTRY
