@@ -4,6 +4,8 @@ A YAML file lists only what it changes, for example::
 
     clips: {frames: 48, fps: 24, short_side: 512}
     tracks: {grid_step: 16}
+    pose: {backend: dwpose}          # learned backends: see curation/backends and README "Learned backends"
+    dwpose: {device: auto, batch_frames: 16}
     quality: {pyiqa: [musiq], weights_dir: ~/backdrop-weights}
     filters:
       - {score: person_count, min: 1, max: 1}
@@ -22,6 +24,9 @@ from typing import Any
 
 import yaml
 
+from curation.backends.cotracker import CoTrackerSettings
+from curation.backends.dwpose import DWPoseSettings
+from curation.backends.sam2_masks import Sam2Settings
 from curation.camera_estimation import CameraConfig
 from curation.filters import FilterRule, parse_rules
 from curation.foreground import ForegroundConfig
@@ -59,11 +64,18 @@ class ClipConfig:
 
 @dataclass(frozen=True)
 class PoseConfig:
-    backend: str = "sidecar"  # "sidecar": keypoints shipped beside the video (see curation.pose.find_sidecar)
+    # "sidecar": keypoints shipped beside the video (see curation.pose.find_sidecar); "dwpose": DWPose on ONNX
+    # Runtime, configured in the `dwpose` section.
+    backend: str = "sidecar"
 
     def __post_init__(self) -> None:
-        if self.backend not in ("sidecar",):
-            raise ValueError(f"pose.backend must be one of ['sidecar'], got {self.backend!r}")
+        if self.backend not in POSE_BACKENDS:
+            raise ValueError(f"pose.backend must be one of {list(POSE_BACKENDS)}, got {self.backend!r}")
+
+
+POSE_BACKENDS = ("sidecar", "dwpose")
+FOREGROUND_BACKENDS = ("pose", "sam2")  # the CPU mask from keypoints, or SAM2 (the `sam2` section)
+TRACK_BACKENDS = ("opencv-lk", "cotracker3")  # the CPU tracker, or CoTracker3 (the `cotracker` section)
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,17 @@ class CurationConfig:
     quality: QualityConfig = field(default_factory=QualityConfig)
     filters: tuple[FilterRule, ...] = ()
     encode: EncodeConfig = field(default_factory=EncodeConfig)
+    # Settings of the learned backends, read only when a stage selects them.
+    dwpose: DWPoseSettings = field(default_factory=DWPoseSettings)
+    sam2: Sam2Settings = field(default_factory=Sam2Settings)
+    cotracker: CoTrackerSettings = field(default_factory=CoTrackerSettings)
+
+    def __post_init__(self) -> None:
+        if self.foreground.backend not in FOREGROUND_BACKENDS:
+            raise ValueError(f"foreground.backend must be one of {list(FOREGROUND_BACKENDS)}, "
+                             f"got {self.foreground.backend!r}")
+        if self.tracks.backend not in TRACK_BACKENDS:
+            raise ValueError(f"tracks.backend must be one of {list(TRACK_BACKENDS)}, got {self.tracks.backend!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for the clip metadata and the manifest)."""

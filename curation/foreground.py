@@ -18,6 +18,7 @@ from curation import wholebody as wb
 
 @dataclass(frozen=True)
 class ForegroundConfig:
+    backend: str = "pose"  # "pose": this module's mask from keypoints; "sam2": curation.backends.sam2_masks
     confidence: float = 0.3  # keypoints below this confidence are ignored
     limb_radius: float = 0.045  # capsule radius, as a fraction of the person's height
     head_radius: float = 0.09  # head disc radius about the face keypoints' centre, fraction of height
@@ -156,6 +157,19 @@ def _refine_crop(rgb: np.ndarray, mask: np.ndarray, band_px: int) -> np.ndarray:
     touching[labels[mask]] = True
     touching[0] = False
     return touching[labels]
+
+
+def dilate_by_height(masks: np.ndarray, keypoints: np.ndarray, config: ForegroundConfig | None = None) -> np.ndarray:
+    """Masks [T, H, W] dilated by `config.dilation` of the largest person's height in each frame (at least 3 px), as
+    `foreground_masks` dilates its own: for masks from another source (SAM2)."""
+    config = config or ForegroundConfig()
+    dilated = np.zeros_like(masks, dtype=bool)
+    for t in range(len(masks)):
+        scale = max((person_height(p, config.confidence) for p in keypoints[t]), default=0.0)
+        radius = max(3, int(np.rint(config.dilation * scale)))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        dilated[t] = cv2.dilate(masks[t].astype(np.uint8), kernel).astype(bool)
+    return dilated
 
 
 def foreground_masks(rgb: np.ndarray, keypoints: np.ndarray,

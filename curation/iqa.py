@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from curation.weights import default_weights_dir
+
 
 @dataclass(frozen=True)
 class IqaSpec:
@@ -24,17 +26,18 @@ class IqaSpec:
     weights_file: str  # canonical file name in the weights directory
     source: str  # where the canonical file comes from
     options: dict[str, Any] = field(default_factory=dict)  # architecture options passed to pyiqa
+    # "state_dict": the network is built untrained and the file loaded into it strictly; "clip-backbone": the file
+    # is OpenAI's CLIP archive, handed to pyiqa as the backbone path (the metric has no weights of its own).
+    loader: str = "state_dict"
 
 
 IQA_METRICS: dict[str, IqaSpec] = {
     "musiq": IqaSpec("musiq", "musiq_koniq_ckpt-e95806b9.pth", "pyiqa's release of MUSIQ trained on KonIQ-10k",
                      {"pretrained": False, "num_class": 1}),
+    # CLIP-IQA (the prompt-pair version, no learned prompts) on CLIP RN50: the `clip-rn50` weights entry.
+    "clipiqa": IqaSpec("clipiqa", "RN50.pt", "OpenAI's CLIP RN50 (`backdrop weights download clip-rn50`)",
+                       {"pretrained": False}, loader="clip-backbone"),
 }
-
-
-def default_weights_dir() -> Path:
-    """`$BACKDROP_WEIGHTS`, else ~/.cache/backdrop/weights."""
-    return Path(os.environ.get("BACKDROP_WEIGHTS") or Path.home() / ".cache" / "backdrop" / "weights").expanduser()
 
 
 class NoReferenceScorer:
@@ -67,8 +70,12 @@ class NoReferenceScorer:
 
         from benchmark.features.base import load_strict
 
-        model = pyiqa.create_metric(self.spec.pyiqa_name, device=self.device, as_loss=False, **self.options)
-        load_strict(model.net, self.path)
+        options = dict(self.options)
+        if self.spec.loader == "clip-backbone":
+            options["backbone"] = str(self.path)  # a path, so pyiqa's CLIP loader never downloads
+        model = pyiqa.create_metric(self.spec.pyiqa_name, device=self.device, as_loss=False, **options)
+        if self.spec.loader == "state_dict":
+            load_strict(model.net, self.path)
         self.model = model
 
     def score(self, rgb: np.ndarray) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TrackerConfig:
+    backend: str = "opencv-lk"  # "cotracker3": curation.backends.cotracker (settings in the `cotracker` section)
     grid_step: int = 16  # spacing of the frame-0 query grid (pixels); the first row/column sits at step / 2
     window: int = 21  # Lucas-Kanade window (pixels)
     levels: int = 3  # pyramid levels above the base, frame to frame (large motion)

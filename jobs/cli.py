@@ -8,6 +8,7 @@ from jobs.demo_command import demo
 from jobs.inspect_command import inspect_command
 from jobs.score_command import score_command
 from jobs.synth_command import synth
+from jobs.weights_command import weights_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
@@ -21,6 +22,7 @@ def cli() -> None:
       demo    the main job on the embedded default: a small synthetic corpus, summarised
       inspect run the curation stages on one video: per-clip results and an overlay video
       score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR, ...)
+      weights list, download (verified) and check the weights of the learned backends and metrics
 
     Run `backdrop SUBCOMMAND --help` for the options of each.
     """
@@ -32,6 +34,7 @@ cli.add_command(score_command)
 cli.add_command(synth)
 cli.add_command(demo)
 cli.add_command(inspect_command)
+cli.add_command(weights_command)
 
 
 def main() -> None:

@@ -42,6 +42,12 @@ class ClipStage(ABC):
         self.raise_errors = raise_errors
         self._ready = False
 
+    @classmethod
+    def resources_for(cls, config: CurationConfig) -> Resources:
+        """What one worker needs under `config`: stages with a learned backend ask for a GPU share and more memory
+        when it is selected (the class attribute `resources` is the CPU default's)."""
+        return cls.resources
+
     def setup(self) -> None:  # noqa: B027 - most stages have nothing to load
         """Load models and open files once per worker, before the first record."""
 

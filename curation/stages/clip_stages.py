@@ -13,31 +13,48 @@ import numpy as np
 
 from curation import quality
 from curation.camera_estimation import estimate_camera
+from curation.config import CurationConfig
 from curation.filters import apply_filters
-from curation.foreground import foreground_masks
+from curation.foreground import dilate_by_height, foreground_masks
 from curation.iqa import NoReferenceScorer
 from curation.pose import SidecarPose, find_sidecar
 from curation.record import REJECTED, Record
 from curation.stages.base import ClipStage, Resources
+from curation.stages.learned import LEARNED_RESOURCES, learned_resources
 from curation.tracks import make_track_mask, track_clip
 from curation.video_io import write_mp4
 
 
 class PoseStage(ClipStage):
-    """Keypoints from the sidecar file beside the source (`NAME.pose.npz|.npy` or the synthetic `NAME.gt.npz`)."""
+    """Keypoints from the sidecar file beside the source (`NAME.pose.npz|.npy` or the synthetic `NAME.gt.npz`), or
+    from DWPose on ONNX Runtime (`pose.backend: dwpose`)."""
 
     name = "pose"
     resources: ClassVar[Resources] = Resources(cpus=0.5, memory_gb=0.5)
 
+    @classmethod
+    def resources_for(cls, config: CurationConfig) -> Resources:
+        if config.pose.backend == "dwpose":
+            return learned_resources(LEARNED_RESOURCES["dwpose"], config.dwpose.device)
+        return cls.resources
+
     def setup(self) -> None:
         self._source: str | None = None
         self._sidecar: SidecarPose | None = None
+        self._estimator = None
+        if self.config.pose.backend == "dwpose":
+            from curation.backends.dwpose import DWPoseEstimator
+
+            self._estimator = DWPoseEstimator(self.config.dwpose)
 
     @property
     def backend(self) -> str:
-        return self.config.pose.backend
+        return self._estimator.version if self._estimator is not None else self.config.pose.backend
 
     def process(self, record: Record) -> Record:
+        if self._estimator is not None:
+            record["pose"] = self._estimator.estimate(record["frames"], record["source_frames"])
+            return record
         source = record["source"]
         if source != self._source:  # clips of one source arrive together: read its sidecar once
             self._source, self._sidecar = source, None
@@ -52,25 +69,68 @@ class PoseStage(ClipStage):
 
 
 class ForegroundStage(ClipStage):
+    """The persons' mask from keypoints on the CPU, or from SAM2 prompted with the keypoints' boxes
+    (`foreground.backend: sam2`); dilated the same way for either."""
+
     name = "foreground"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
 
+    @classmethod
+    def resources_for(cls, config: CurationConfig) -> Resources:
+        if config.foreground.backend == "sam2":
+            return learned_resources(LEARNED_RESOURCES["sam2"], config.sam2.device)
+        return cls.resources
+
+    def setup(self) -> None:
+        self._sam2 = None
+        if self.config.foreground.backend == "sam2":
+            from curation.backends.sam2_masks import Sam2Masks
+
+            self._sam2 = Sam2Masks(self.config.sam2)
+
+    @property
+    def backend(self) -> str:
+        return self._sam2.version if self._sam2 is not None else "cpu"
+
     def process(self, record: Record) -> Record:
+        if self._sam2 is not None:
+            mask = self._sam2.masks(record["frames"], record["pose"]).any(axis=1)
+            record["fgmask"] = mask
+            record["fgmask_dilated"] = dilate_by_height(mask, record["pose"], self.config.foreground)
+            return record
         record["fgmask"], record["fgmask_dilated"] = foreground_masks(record["frames"], record["pose"],
                                                                      self.config.foreground)
         return record
 
 
 class TrackStage(ClipStage):
+    """Background tracks from the CPU tracker, or CoTracker3 (`tracks.backend: cotracker3`)."""
+
     name = "tracks"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
 
+    @classmethod
+    def resources_for(cls, config: CurationConfig) -> Resources:
+        if config.tracks.backend == "cotracker3":
+            return learned_resources(LEARNED_RESOURCES["cotracker3"], config.cotracker.device)
+        return cls.resources
+
+    def setup(self) -> None:
+        self._cotracker = None
+        if self.config.tracks.backend == "cotracker3":
+            from curation.backends.cotracker import CoTrackerBackend
+
+            self._cotracker = CoTrackerBackend(self.config.cotracker)
+
     @property
     def backend(self) -> str:
-        return f"opencv-lk {cv2.__version__}"
+        return self._cotracker.version if self._cotracker is not None else f"opencv-lk {cv2.__version__}"
 
     def process(self, record: Record) -> Record:
-        tracks = track_clip(record["frames"], record["fgmask"], self.config.tracks)
+        if self._cotracker is not None:
+            tracks = self._cotracker.track(record["frames"], record["fgmask"])
+        else:
+            tracks = track_clip(record["frames"], record["fgmask"], self.config.tracks)
         record["queries"], record["tracks"], record["visible"] = tracks.queries, tracks.positions, tracks.visible
         return record
 
