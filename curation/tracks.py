@@ -23,11 +23,14 @@ class TrackerConfig:
     fb_threshold: float = 0.75  # forward-backward error (pixels) above which a point is lost
     patch: int = 5  # side of the patch whose mean absolute difference against frame 0 tests the appearance
     photometric_threshold: float = 12.0  # grey levels
-    border: float = 1.0
+    border: float = 1.0  # a point closer than this to the image border counts as having left
     # Whether a point inside the foreground mask counts as occluded. Off by default: a pose-derived mask is larger
     # than the person, and the appearance test already catches a person passing in front; `track_mask` applies
     # the (dilated) mask anyway.
-    occlusion_from_mask: bool = False  # a point closer than this to the image border counts as having left
+    occlusion_from_mask: bool = False
+    # Re-acquisition of queries never matched after frame 0 (see `_reacquire`): how many frames' appearances must
+    # agree before a revealed background point counts as found.
+    reacquire_min_frames: int = 3
 
     def __post_init__(self) -> None:
         if self.grid_step < 2:
@@ -136,9 +139,9 @@ def _step_homography(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, mas
 
 
 def _match_frame0(gray0: np.ndarray, frame: np.ndarray, h: np.ndarray, queries: np.ndarray,
-                  config: TrackerConfig) -> tuple[np.ndarray, np.ndarray]:
+                  config: TrackerConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Queries matched in `frame` after warping it into frame 0's coordinates with `h`: (positions in frame-0
-    coordinates, appearance agrees [N])."""
+    coordinates, appearance agrees [N], the warped frame)."""
     height, width = gray0.shape
     warped = cv2.warpPerspective(frame, h, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                  borderMode=cv2.BORDER_REPLICATE)
@@ -150,7 +153,50 @@ def _match_frame0(gray0: np.ndarray, frame: np.ndarray, h: np.ndarray, queries: 
     # (an object, a nearer layer) has covered.
     found = np.where(ok[:, None], found, queries)
     difference = cv2.blur(cv2.absdiff(gray0, warped), (config.patch, config.patch))
-    return found, _sample(difference, found) < config.photometric_threshold
+    return found, _sample(difference, found) < config.photometric_threshold, warped
+
+
+#: Offsets (pixels) of the samples that describe a point's appearance in frame-0 coordinates: a 3x3 lattice.
+_DESCRIPTOR_OFFSETS = np.array([(dx, dy) for dy in (-3, 0, 3) for dx in (-3, 0, 3)], np.float32)
+
+
+def _descriptors(warped: np.ndarray, queries: np.ndarray, patch: int) -> np.ndarray:
+    """[N, 9] float32: the patch-averaged grey levels of `warped` (a frame in frame-0 coordinates) on a small
+    lattice about each query; two frames agree at a point when these agree."""
+    blurred = cv2.blur(warped, (patch, patch))
+    points = (queries[:, None, :] + _DESCRIPTOR_OFFSETS[None]).reshape(-1, 2)
+    return _sample(blurred, points).reshape(len(queries), -1).astype(np.float32)
+
+
+def _reacquire(descriptors: np.ndarray, usable: np.ndarray, candidates: np.ndarray,
+               config: TrackerConfig) -> np.ndarray:
+    """[T, C] bool visibility of the `candidates` (queries not on the background at frame 0), from their
+    appearance in frame-0 coordinates (`descriptors` [T, N, 9]) in the frames where they are `usable` [T, N]
+    (inside the frame, outside the foreground).
+
+    Frame 0 shows whatever hid the background point, so frame 0's appearance cannot serve as the template. Once
+    the nearer thing moves off, the background point appears at the place the scene's motion predicts and keeps
+    one appearance (the background is still in frame-0 coordinates): the template is the appearance, unlike
+    frame 0's, that the most frames agree on, and the point is visible where the frame agrees with it.
+    """
+    frames = len(descriptors)
+    out = np.zeros((frames, len(candidates)), bool)
+    for column, n in enumerate(candidates):
+        d = descriptors[:, n]  # [T, 9]
+        # Mean absolute difference between every pair of frames: [T, T].
+        distance = np.abs(d[:, None, :] - d[None, :, :]).mean(axis=2)
+        agree = (distance < config.photometric_threshold) & usable[:, n][None, :] & usable[:, n][:, None]
+        # Only an appearance unlike frame 0's can be the revealed background.
+        template = usable[:, n] & ~agree[0]
+        template[0] = False
+        if not template.any():
+            continue
+        support = np.where(template, (agree & ~agree[0][None, :]).sum(axis=1), 0)
+        best = int(np.argmax(support))
+        if support[best] >= config.reacquire_min_frames:
+            out[:, column] = agree[best] & ~agree[0]
+    out[0] = False
+    return out
 
 
 def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | None = None,
@@ -182,16 +228,24 @@ def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | No
     if n == 0:
         return positions, visible
     current = np.eye(3)
+    # Per frame, what the re-acquisition pass needs: each query's appearance in frame-0 coordinates, and whether
+    # the scene's motion puts it inside the frame and outside the foreground (a person is never the background).
+    descriptors = np.zeros((frames, n, len(_DESCRIPTOR_OFFSETS)), np.float32)
+    descriptors[0] = _descriptors(gray[0], queries, config.patch)
+    usable = np.zeros((frames, n), bool)
+    usable[0] = visible[0]
+    scene = np.tile(np.eye(3), (frames, 1, 1))  # frame 0 -> t homography of the scene's dominant motion
     for t in range(1, frames):
         mask_prev = None if fgmasks is None else fgmasks[t - 1]
         mask_t = None if fgmasks is None else fgmasks[t]
         step = _step_homography(gray[t - 1], gray[t], positions[t - 1], mask_prev, mask_t, config)
         if step is None:  # the scene's motion is lost: carry the last positions, nothing is visible
             positions[t] = positions[t - 1]
+            scene[t] = current
             continue
         h = step @ current
         for _ in range(2):  # match, then re-fit the homography to the matches and match again (no drift)
-            found, ok = _match_frame0(gray[0], gray[t], h, queries, config)
+            found, ok, warped = _match_frame0(gray[0], gray[t], h, queries, config)
             mapped = _apply(h, found)
             ok &= _inside(mapped, size, config.border)
             if config.occlusion_from_mask:
@@ -200,13 +254,26 @@ def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | No
             if refit is None:
                 break
             h = refit
-        current = h
+        current = scene[t] = h
         positions[t] = mapped
         visible[t] = ok
-    # A query that cannot be followed into any later frame is on something that does not move with the scene (an
-    # independently moving object) or was a poor match; it does not count as a visible background point.
+        predicted = _apply(h, queries)
+        usable[t] = _inside(predicted, size, config.border) & ~_in_mask(predicted, mask_t)
+        descriptors[t] = _descriptors(warped, queries, config.patch)
     if frames > 1:
-        visible[0] &= visible[1:].any(axis=0)
+        # A query that cannot be followed into any later frame is on something nearer than the background at frame
+        # 0 (a layer moving with parallax, an independently moving object), or was a poor match: frame 0 does not
+        # show its background point. Where that point is revealed later it is found again from its own appearance.
+        # (Queries whose matches drift from the scene's motion were tried as candidates too: on this corpus most of
+        # them are background points next to a moving person, and re-acquiring them cost more than it gained.)
+        candidates = np.flatnonzero(visible[0] & ~visible[1:].any(axis=0))
+        if len(candidates):
+            found_again = _reacquire(descriptors, usable, candidates, config)
+            visible[:, candidates] = found_again
+            # Their positions are where the scene's motion takes the background point, not where Lucas-Kanade
+            # followed the nearer thing.
+            for t in range(1, frames):
+                positions[t, candidates] = _apply(scene[t], queries[candidates])
     return positions, visible
 
 
