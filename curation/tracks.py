@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from curation.camera_estimation import CameraEstimate
+
 
 @dataclass(frozen=True)
 class TrackerConfig:
@@ -283,6 +285,39 @@ def make_track_mask(positions: np.ndarray, visible: np.ndarray, dilated_fgmasks:
         return visible.copy()
     inside = np.stack([_in_mask(positions[t], dilated_fgmasks[t]) for t in range(len(positions))])
     return visible & ~inside
+
+
+def background_track_mask(tracks: Tracks, dilated_fgmasks: np.ndarray | None, camera: CameraEstimate,
+                          off_plane_px: float = 1.0, off_plane_fraction: float = 0.2) -> np.ndarray:
+    """The clip's final `track_mask` [T, N] bool (the shard's member): what stage code and tests both call.
+
+    A (point, frame) pair is kept when the tracker sees the point, it lies outside the dilated foreground mask,
+    and the camera's homography for that frame explains it (`camera.consistent`). On top of that a query is
+    dropped in every frame when, on at least `off_plane_fraction` of the frames where it is kept otherwise, it
+    lies more than `off_plane_px` from where the homography puts its frame-0 position: such a point rides on
+    something nearer than the background (a layer moving with parallax, an object) that covered the background
+    at frame 0, and its frames that happen to lie within `camera.consistent`'s looser tolerance are not
+    background either. `camera` is the estimate made from `make_track_mask`'s mask of the same tracks.
+    """
+    if not 0 < off_plane_fraction <= 1:
+        raise ValueError(f"off_plane_fraction must be in (0, 1], got {off_plane_fraction}")
+    if off_plane_px <= 0:
+        raise ValueError(f"off_plane_px must be positive, got {off_plane_px}")
+    positions = np.asarray(tracks.positions, np.float64)
+    if camera.consistent.shape != tracks.visible.shape:
+        raise ValueError(f"camera estimate covers {camera.consistent.shape} (frames, tracks), "
+                         f"the tracks {tracks.visible.shape}")
+    kept = make_track_mask(tracks.positions, tracks.visible, dilated_fgmasks)
+    frames = len(positions)
+    if frames < 2:
+        return kept & camera.consistent
+    origin = np.concatenate([positions[0], np.ones((positions.shape[1], 1))], axis=1)
+    mapped = np.einsum("tij,nj->tni", camera.homographies.astype(np.float64), origin)
+    residual = np.linalg.norm(mapped[..., :2] / mapped[..., 2:3] - positions, axis=-1)
+    counted = kept[1:].sum(axis=0)
+    departs = (kept[1:] & (residual[1:] > off_plane_px)).sum(axis=0)
+    off_plane = (counted > 0) & (departs >= off_plane_fraction * counted)
+    return kept & camera.consistent & ~off_plane[None, :]
 
 
 def sample_points(track_mask: np.ndarray, k: int, rng: np.random.Generator | None = None,
