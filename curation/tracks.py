@@ -1,5 +1,6 @@
 """Background point tracks on the CPU: grid queries on frame 0, pyramidal Lucas-Kanade with a forward-backward
-check, occlusion and exits, re-acquisition after an occlusion, the track mask, and the K-point sampler.
+check, occlusion and exits, re-acquisition after an occlusion (and of background points that something nearer
+hid at frame 0), the clip's final track mask (`background_track_mask`), and the K-point sampler.
 
 A point is not visible in a frame when the forward-backward error is too large, when it is outside the frame, or
 when it is inside the foreground mask (a person passes in front of it). See `track_points` for how frames are
@@ -41,6 +42,8 @@ class TrackerConfig:
             raise ValueError(f"window must be an odd number >= 5, got {self.window}")
         if self.fb_threshold <= 0:
             raise ValueError(f"fb_threshold must be positive, got {self.fb_threshold}")
+        if self.reacquire_min_frames < 1:
+            raise ValueError(f"reacquire_min_frames must be at least 1, got {self.reacquire_min_frames}")
 
 
 @dataclass(frozen=True)
