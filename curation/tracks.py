@@ -1,5 +1,6 @@
 """Background point tracks on the CPU: grid queries on frame 0, pyramidal Lucas-Kanade with a forward-backward
-check, occlusion and exits, re-acquisition after an occlusion, the track mask, and the K-point sampler.
+check, occlusion and exits, re-acquisition after an occlusion (and of background points that something nearer
+hid at frame 0), the clip's final track mask (`background_track_mask`), and the K-point sampler.
 
 A point is not visible in a frame when the forward-backward error is too large, when it is outside the frame, or
 when it is inside the foreground mask (a person passes in front of it). See `track_points` for how frames are
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from curation.camera_estimation import CameraEstimate
+
 
 @dataclass(frozen=True)
 class TrackerConfig:
@@ -24,11 +27,14 @@ class TrackerConfig:
     fb_threshold: float = 0.75  # forward-backward error (pixels) above which a point is lost
     patch: int = 5  # side of the patch whose mean absolute difference against frame 0 tests the appearance
     photometric_threshold: float = 12.0  # grey levels
-    border: float = 1.0
+    border: float = 1.0  # a point closer than this to the image border counts as having left
     # Whether a point inside the foreground mask counts as occluded. Off by default: a pose-derived mask is larger
     # than the person, and the appearance test already catches a person passing in front; `track_mask` applies
     # the (dilated) mask anyway.
-    occlusion_from_mask: bool = False  # a point closer than this to the image border counts as having left
+    occlusion_from_mask: bool = False
+    # Re-acquisition of queries never matched after frame 0 (see `_reacquire`): how many frames' appearances must
+    # agree before a revealed background point counts as found.
+    reacquire_min_frames: int = 3
 
     def __post_init__(self) -> None:
         if self.grid_step < 2:
@@ -37,6 +43,8 @@ class TrackerConfig:
             raise ValueError(f"window must be an odd number >= 5, got {self.window}")
         if self.fb_threshold <= 0:
             raise ValueError(f"fb_threshold must be positive, got {self.fb_threshold}")
+        if self.reacquire_min_frames < 1:
+            raise ValueError(f"reacquire_min_frames must be at least 1, got {self.reacquire_min_frames}")
 
 
 @dataclass(frozen=True)
@@ -137,9 +145,9 @@ def _step_homography(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, mas
 
 
 def _match_frame0(gray0: np.ndarray, frame: np.ndarray, h: np.ndarray, queries: np.ndarray,
-                  config: TrackerConfig) -> tuple[np.ndarray, np.ndarray]:
+                  config: TrackerConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Queries matched in `frame` after warping it into frame 0's coordinates with `h`: (positions in frame-0
-    coordinates, appearance agrees [N])."""
+    coordinates, appearance agrees [N], the warped frame)."""
     height, width = gray0.shape
     warped = cv2.warpPerspective(frame, h, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                  borderMode=cv2.BORDER_REPLICATE)
@@ -151,7 +159,50 @@ def _match_frame0(gray0: np.ndarray, frame: np.ndarray, h: np.ndarray, queries: 
     # (an object, a nearer layer) has covered.
     found = np.where(ok[:, None], found, queries)
     difference = cv2.blur(cv2.absdiff(gray0, warped), (config.patch, config.patch))
-    return found, _sample(difference, found) < config.photometric_threshold
+    return found, _sample(difference, found) < config.photometric_threshold, warped
+
+
+#: Offsets (pixels) of the samples that describe a point's appearance in frame-0 coordinates: a 3x3 lattice.
+_DESCRIPTOR_OFFSETS = np.array([(dx, dy) for dy in (-3, 0, 3) for dx in (-3, 0, 3)], np.float32)
+
+
+def _descriptors(warped: np.ndarray, queries: np.ndarray, patch: int) -> np.ndarray:
+    """[N, 9] float32: the patch-averaged grey levels of `warped` (a frame in frame-0 coordinates) on a small
+    lattice about each query; two frames agree at a point when these agree."""
+    blurred = cv2.blur(warped, (patch, patch))
+    points = (queries[:, None, :] + _DESCRIPTOR_OFFSETS[None]).reshape(-1, 2)
+    return _sample(blurred, points).reshape(len(queries), -1).astype(np.float32)
+
+
+def _reacquire(descriptors: np.ndarray, usable: np.ndarray, candidates: np.ndarray,
+               config: TrackerConfig) -> np.ndarray:
+    """[T, C] bool visibility of the `candidates` (queries not on the background at frame 0), from their
+    appearance in frame-0 coordinates (`descriptors` [T, N, 9]) in the frames where they are `usable` [T, N]
+    (inside the frame, outside the foreground).
+
+    Frame 0 shows whatever hid the background point, so frame 0's appearance cannot serve as the template. Once
+    the nearer thing moves off, the background point appears at the place the scene's motion predicts and keeps
+    one appearance (the background is still in frame-0 coordinates): the template is the appearance, unlike
+    frame 0's, that the most frames agree on, and the point is visible where the frame agrees with it.
+    """
+    frames = len(descriptors)
+    out = np.zeros((frames, len(candidates)), bool)
+    for column, n in enumerate(candidates):
+        d = descriptors[:, n]  # [T, 9]
+        # Mean absolute difference between every pair of frames: [T, T].
+        distance = np.abs(d[:, None, :] - d[None, :, :]).mean(axis=2)
+        agree = (distance < config.photometric_threshold) & usable[:, n][None, :] & usable[:, n][:, None]
+        # Only an appearance unlike frame 0's can be the revealed background.
+        template = usable[:, n] & ~agree[0]
+        template[0] = False
+        if not template.any():
+            continue
+        support = np.where(template, (agree & ~agree[0][None, :]).sum(axis=1), 0)
+        best = int(np.argmax(support))
+        if support[best] >= config.reacquire_min_frames:
+            out[:, column] = agree[best] & ~agree[0]
+    out[0] = False
+    return out
 
 
 def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | None = None,
@@ -183,16 +234,24 @@ def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | No
     if n == 0:
         return positions, visible
     current = np.eye(3)
+    # Per frame, what the re-acquisition pass needs: each query's appearance in frame-0 coordinates, and whether
+    # the scene's motion puts it inside the frame and outside the foreground (a person is never the background).
+    descriptors = np.zeros((frames, n, len(_DESCRIPTOR_OFFSETS)), np.float32)
+    descriptors[0] = _descriptors(gray[0], queries, config.patch)
+    usable = np.zeros((frames, n), bool)
+    usable[0] = visible[0]
+    scene = np.tile(np.eye(3), (frames, 1, 1))  # frame 0 -> t homography of the scene's dominant motion
     for t in range(1, frames):
         mask_prev = None if fgmasks is None else fgmasks[t - 1]
         mask_t = None if fgmasks is None else fgmasks[t]
         step = _step_homography(gray[t - 1], gray[t], positions[t - 1], mask_prev, mask_t, config)
         if step is None:  # the scene's motion is lost: carry the last positions, nothing is visible
             positions[t] = positions[t - 1]
+            scene[t] = current
             continue
         h = step @ current
         for _ in range(2):  # match, then re-fit the homography to the matches and match again (no drift)
-            found, ok = _match_frame0(gray[0], gray[t], h, queries, config)
+            found, ok, warped = _match_frame0(gray[0], gray[t], h, queries, config)
             mapped = _apply(h, found)
             ok &= _inside(mapped, size, config.border)
             if config.occlusion_from_mask:
@@ -201,13 +260,26 @@ def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | No
             if refit is None:
                 break
             h = refit
-        current = h
+        current = scene[t] = h
         positions[t] = mapped
         visible[t] = ok
-    # A query that cannot be followed into any later frame is on something that does not move with the scene (an
-    # independently moving object) or was a poor match; it does not count as a visible background point.
+        predicted = _apply(h, queries)
+        usable[t] = _inside(predicted, size, config.border) & ~_in_mask(predicted, mask_t)
+        descriptors[t] = _descriptors(warped, queries, config.patch)
     if frames > 1:
-        visible[0] &= visible[1:].any(axis=0)
+        # A query that cannot be followed into any later frame is on something nearer than the background at frame
+        # 0 (a layer moving with parallax, an independently moving object), or was a poor match: frame 0 does not
+        # show its background point. Where that point is revealed later it is found again from its own appearance.
+        # (Queries whose matches drift from the scene's motion were tried as candidates too: on this corpus most of
+        # them are background points next to a moving person, and re-acquiring them cost more than it gained.)
+        candidates = np.flatnonzero(visible[0] & ~visible[1:].any(axis=0))
+        if len(candidates):
+            found_again = _reacquire(descriptors, usable, candidates, config)
+            visible[:, candidates] = found_again
+            # Their positions are where the scene's motion takes the background point, not where Lucas-Kanade
+            # followed the nearer thing.
+            for t in range(1, frames):
+                positions[t, candidates] = _apply(scene[t], queries[candidates])
     return positions, visible
 
 
@@ -217,6 +289,39 @@ def make_track_mask(positions: np.ndarray, visible: np.ndarray, dilated_fgmasks:
         return visible.copy()
     inside = np.stack([_in_mask(positions[t], dilated_fgmasks[t]) for t in range(len(positions))])
     return visible & ~inside
+
+
+def background_track_mask(tracks: Tracks, dilated_fgmasks: np.ndarray | None, camera: CameraEstimate,
+                          off_plane_px: float = 1.0, off_plane_fraction: float = 0.2) -> np.ndarray:
+    """The clip's final `track_mask` [T, N] bool (the shard's member): what stage code and tests both call.
+
+    A (point, frame) pair is kept when the tracker sees the point, it lies outside the dilated foreground mask,
+    and the camera's homography for that frame explains it (`camera.consistent`). On top of that a query is
+    dropped in every frame when, on at least `off_plane_fraction` of the frames where it is kept otherwise, it
+    lies more than `off_plane_px` from where the homography puts its frame-0 position: such a point rides on
+    something nearer than the background (a layer moving with parallax, an object) that covered the background
+    at frame 0, and its frames that happen to lie within `camera.consistent`'s looser tolerance are not
+    background either. `camera` is the estimate made from `make_track_mask`'s mask of the same tracks.
+    """
+    if not 0 < off_plane_fraction <= 1:
+        raise ValueError(f"off_plane_fraction must be in (0, 1], got {off_plane_fraction}")
+    if off_plane_px <= 0:
+        raise ValueError(f"off_plane_px must be positive, got {off_plane_px}")
+    positions = np.asarray(tracks.positions, np.float64)
+    if camera.consistent.shape != tracks.visible.shape:
+        raise ValueError(f"camera estimate covers {camera.consistent.shape} (frames, tracks), "
+                         f"the tracks {tracks.visible.shape}")
+    kept = make_track_mask(tracks.positions, tracks.visible, dilated_fgmasks)
+    frames = len(positions)
+    if frames < 2:
+        return kept & camera.consistent
+    origin = np.concatenate([positions[0], np.ones((positions.shape[1], 1))], axis=1)
+    mapped = np.einsum("tij,nj->tni", camera.homographies.astype(np.float64), origin)
+    residual = np.linalg.norm(mapped[..., :2] / mapped[..., 2:3] - positions, axis=-1)
+    counted = kept[1:].sum(axis=0)
+    departs = (kept[1:] & (residual[1:] > off_plane_px)).sum(axis=0)
+    off_plane = (counted > 0) & (departs >= off_plane_fraction * counted)
+    return kept & camera.consistent & ~off_plane[None, :]
 
 
 def sample_points(track_mask: np.ndarray, k: int, rng: np.random.Generator | None = None,

@@ -42,7 +42,7 @@ def curated_small(small_corpus: list[dict]) -> list[dict]:
     """Foreground, tracks and camera of every clip of the small corpus, computed once."""
     from curation.camera_estimation import estimate_camera
     from curation.foreground import foreground_masks
-    from curation.tracks import TrackerConfig, make_track_mask, track_clip
+    from curation.tracks import TrackerConfig, background_track_mask, make_track_mask, track_clip
 
     results = []
     for clip in small_corpus:
@@ -50,10 +50,9 @@ def curated_small(small_corpus: list[dict]) -> list[dict]:
         size = (rgb.shape[2], rgb.shape[1])
         mask, dilated = foreground_masks(rgb, gt["keypoints"])
         tracks = track_clip(rgb, mask, TrackerConfig(grid_step=SMALL.grid_step))
-        track_mask = make_track_mask(tracks.positions, tracks.visible, dilated)
-        camera = estimate_camera(tracks.positions, track_mask, size)
+        camera = estimate_camera(tracks.positions, make_track_mask(tracks.positions, tracks.visible, dilated), size)
         results.append({"clip": clip, "mask": mask, "dilated": dilated, "tracks": tracks,
-                        "track_mask": track_mask & camera.consistent, "camera": camera})
+                        "track_mask": background_track_mask(tracks, dilated, camera), "camera": camera})
     return results
 
 

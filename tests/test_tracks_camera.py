@@ -7,7 +7,15 @@ import pytest
 
 from curation import camera_motion as cm
 from curation.camera_estimation import CameraConfig, corner_error, estimate_camera, fundamental_matrix
-from curation.tracks import TrackerConfig, grid_queries, make_track_mask, sample_points, track_points
+from curation.tracks import (
+    TrackerConfig,
+    Tracks,
+    background_track_mask,
+    grid_queries,
+    make_track_mask,
+    sample_points,
+    track_points,
+)
 from tests.conftest import gt_visible_for
 
 
@@ -23,9 +31,7 @@ def test_track_end_point_error_and_visibility(curated_small):
     errors = np.concatenate(errors)
     assert np.median(errors) <= 0.5
     assert np.percentile(errors, 95) <= 2.0
-    # The bar is 95%; this corpus measures ~94% (the 48-frame benchmark corpus ~95.6%): points a flat nearer
-    # layer or object covers at frame 0 are taken for background until it moves away (see the report).
-    assert np.concatenate(agree).mean() >= 0.93
+    assert np.concatenate(agree).mean() >= 0.95  # the bar (measured ~0.959 here)
 
 
 def test_track_mask_precision_and_recall(curated_small):
@@ -36,9 +42,8 @@ def test_track_mask_precision_and_recall(curated_small):
         kept += tm.sum()
         correct += (tm & gv).sum()
         truly += gv.sum()
-    # Precision is asserted at 98.5%: the frame-0 template cannot tell a flat nearer layer from the background
-    # until it moves (see the report); recall at the 85%.
-    assert correct / kept >= 0.985
+    # The bars (measured ~0.994 and ~0.88 here; reports/curation_accuracy.md has the full corpus).
+    assert correct / kept >= 0.99
     assert correct / truly >= 0.85
 
 
@@ -122,3 +127,18 @@ def test_track_mask_and_sampler():
     for k in (4, 51):
         with pytest.raises(ValueError):
             sample_points(tm, k)
+
+
+def test_background_track_mask_drops_points_off_the_plane():
+    frames, n = 6, 40
+    rng = np.random.default_rng(2)
+    queries = rng.uniform(20, 200, (n, 2)).astype(np.float32)
+    positions = np.repeat(queries[None], frames, axis=0) + np.arange(frames)[:, None, None] * np.float32(2.0)
+    positions[:, :5, 0] += np.arange(frames)[:, None] * 0.5  # five points drift against the camera's motion
+    tracks = Tracks(queries, np.arange(n), positions, np.ones((frames, n), bool))
+    camera = estimate_camera(positions, np.ones((frames, n), bool), (256, 256))
+    assert camera.consistent[:, :5].sum() > 5  # within the per-frame tolerance on the early frames ...
+    kept = background_track_mask(tracks, None, camera)
+    assert not kept[:, :5].any() and kept[:, 5:].all()  # ... but not on the background plane
+    with pytest.raises(ValueError):
+        background_track_mask(tracks, None, camera, off_plane_fraction=0)
