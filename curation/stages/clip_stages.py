@@ -21,7 +21,7 @@ from curation.pose import SidecarPose, find_sidecar
 from curation.record import REJECTED, Record
 from curation.stages.base import ClipStage, Resources
 from curation.stages.learned import LEARNED_RESOURCES, learned_resources
-from curation.tracks import make_track_mask, track_clip
+from curation.tracks import Tracks, background_track_mask, make_track_mask, track_clip
 from curation.video_io import write_mp4
 
 
@@ -136,7 +136,7 @@ class TrackStage(ClipStage):
 
 
 class CameraStage(ClipStage):
-    """Homographies from the masked tracks; the final `track_mask` also drops tracks no homography explains."""
+    """Homographies from the masked tracks, and the clip's final `track_mask` (`tracks.background_track_mask`)."""
 
     name = "camera"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=0.5)
@@ -150,7 +150,8 @@ class CameraStage(ClipStage):
         size = (frames.shape[2], frames.shape[1])
         mask = make_track_mask(record["tracks"], record["visible"], record["fgmask_dilated"])
         camera = estimate_camera(record["tracks"], mask, size, self.config.camera)
-        record["track_mask"] = mask & camera.consistent
+        tracks = Tracks(record["queries"], np.arange(len(record["queries"])), record["tracks"], record["visible"])
+        record["track_mask"] = background_track_mask(tracks, record["fgmask_dilated"], camera)
         record["camera"] = camera.homographies
         record["camera_label"] = camera.label
         record["camera_magnitude"] = camera.magnitude
