@@ -3,8 +3,8 @@ soon as it is complete and no cut can still be reported inside it. Memory holds 
 detector's look-ahead, whatever the video's length.
 
 The result is the same as the two-pass route of `curation.shots` (`detect_cuts` over the whole video, then
-`plan_clips` inside the shots): PySceneDetect's content detector reports a cut at most `min_shot_frames` frames
-after it happened (its flash filter merges cuts closer than that), so a clip is held back that long.
+`plan_clips` inside the shots): the detector reports a cut at most `shots.cut_delay(min_shot_frames)` frames after
+it happened (its averaging window, then its minimum shot length), so a clip is held back that long.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import replace
 import cv2
 import numpy as np
 from scenedetect.common import FrameTimecode
-from scenedetect.detectors import ContentDetector
 
 from curation.decode import DecodedFrame
+from curation.shots import cut_delay, cut_detector
 
 
 def clip_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
@@ -53,13 +53,13 @@ def resized_frames(frames: Iterable[DecodedFrame], size: tuple[int, int]) -> Ite
 
 
 def iter_shot_clips(frames: Iterable[DecodedFrame], fps: float, clip_frames: int, *, stride: int | None = None,
-                    max_per_shot: int | None = None, threshold: float = 27.0, min_shot_frames: int = 8,
+                    max_per_shot: int | None = None, threshold: float = 3.0, min_shot_frames: int = 8,
                     detect_short_side: int = 144) -> Iterator[list[DecodedFrame]]:
     """Clips of exactly `clip_frames` consecutive frames inside shots, `stride` apart from each shot's start."""
     if clip_frames < 2:
         raise ValueError(f"clip_frames must be at least 2, got {clip_frames}")
-    planner = _OnlinePlanner(clip_frames, stride or clip_frames, max_per_shot, lookahead=min_shot_frames + 1)
-    detector = ContentDetector(threshold=threshold, min_scene_len=min_shot_frames)
+    detector = cut_detector(threshold, min_shot_frames)
+    planner = _OnlinePlanner(clip_frames, stride or clip_frames, max_per_shot, lookahead=cut_delay(min_shot_frames))
     count = 0
     for frame in frames:
         if frame.index != count:

@@ -42,7 +42,7 @@ class ClipConfig:
     # Clips are resized so their short side is this long (None: source size), with both sides rounded to multiples
     # of 4: x264 is only byte-reproducible here when the chroma planes have even sizes.
     short_side: int | None = 512
-    cut_threshold: float = 27.0  # PySceneDetect content-detector threshold
+    cut_threshold: float = 3.0  # PySceneDetect adaptive detector: change / neighbours' mean change for a cut
     min_shot_frames: int = 8
     detect_short_side: int = 144  # shot detection runs on frames this small (it compares colour statistics)
     max_source_side: int = 7680  # sources larger than this (8K) are refused rather than decoded

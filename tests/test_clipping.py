@@ -55,7 +55,7 @@ def test_bounded_buffer_on_a_long_stream():
         clips += 1
         del clip  # the consumer lets go of each clip, as the stages do
     assert clips == 600 // 16
-    assert max(alive) <= 16 + 9 + 2  # one clip, the detector's look-ahead (min_shot_frames + 1), the new frame
+    assert max(alive) <= 16 + 11 + 2  # one clip, the look-ahead (shots.cut_delay: 11 frames), the new frame
 
 
 def test_clip_size_rounds_to_multiples_of_four():

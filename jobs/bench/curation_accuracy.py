@@ -29,7 +29,7 @@ from curation.tracks import background_track_mask, make_track_mask, track_clip
 from curation.video_io import iter_frames, read_frames, write_mp4
 
 CONFIG = SynthConfig(width=512, height=512, frames=48, fps=24.0, grid_step=16)
-SHOT_CLIPS = 8  # clips joined into the shot-detection video
+SHOT_CLIPS = 24  # clips joined into the shot-detection video: every camera recipe twice, pan + shake included
 
 
 def evaluate_clip(video: Path, gt: dict[str, np.ndarray], truth_label: str) -> dict:
