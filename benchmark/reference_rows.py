@@ -22,10 +22,12 @@ import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from benchmark.background_truth import ground_truth_path
+from benchmark.protocol import BACKGROUND_METRICS, Protocol
 from curation.synthetic.clip import GENERATOR_VERSION, SynthConfig, SyntheticClip, plan_clip
 from curation.synthetic.corpus import read_ground_truth
 from curation.video_io import write_mp4
@@ -38,6 +40,7 @@ __all__ = [
     "injected_offsets",
     "injected_translation_error",
     "load_reference_clip",
+    "score_reference_rows",
     "shifted_background_frames",
     "write_reference_rows",
 ]
@@ -139,3 +142,16 @@ def write_reference_rows(ref_dir: str | os.PathLike, out_dir: str | os.PathLike,
     }
     (out_dir / "reference_rows.json").write_text(json.dumps(info, indent=2) + "\n")
     return folders
+
+
+def score_reference_rows(folders: dict[str, Path], ref_dir: str | os.PathLike, protocol: Protocol, *,
+                         log: Callable[[str], None] = lambda _: None) -> dict[str, list[dict[str, Any]]]:
+    """The background suite's result rows for each reference row's folder against `ref_dir`."""
+    from benchmark.score import ScoreOptions, score  # the harness imports the suite; keep this module light
+
+    options = ScoreOptions(protocol=protocol, metrics=BACKGROUND_METRICS)
+    results = {}
+    for row, folder in folders.items():
+        log(f"scoring {row}")
+        results[row] = [{**r, "reference_row": row} for r in score(folder, ref_dir, options, log=log)]
+    return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from jobs.demo_command import demo
+from jobs.reference_rows_command import reference_rows_command
 from jobs.score_command import score_command
 from jobs.synth_command import synth
 
@@ -18,13 +19,16 @@ def cli() -> None:
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
       demo    the main job on the embedded default: a small synthetic corpus, summarised
-      score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR, ...)
+      score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR,
+              background-motion suite, ...)
+      reference-rows  the training-free rows (ground truth, frozen and shifted background) of ground-truth clips
 
     Run `backdrop SUBCOMMAND --help` for the options of each.
     """
 
 
 cli.add_command(score_command)
+cli.add_command(reference_rows_command)
 
 
 cli.add_command(synth)
