@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from benchmark.background_analysis import VideoBackground, analyse_background
-from benchmark.background_metrics import BackgroundSuite
+from benchmark.background_metrics import BackgroundSuite, background_suite
 from benchmark.background_truth import ground_truth_path, load_background_truth
 from benchmark.epipolar import epipolar_errors, sampson_distance
 from benchmark.protocol import BACKGROUND_METRICS, Protocol, get_protocol
@@ -176,7 +176,12 @@ def test_protocol_resolution_scales_the_ground_truth(reference):
     suite = BackgroundSuite(Protocol("bg128", pixel_resolution=128), metrics=("bg-track", "bg-camera-translation"))
     analysis = suite.update(frames, truth, key="k")
     assert analysis.track_epe < 1.0 and analysis.camera_translation < 0.3  # measured ~0.57 and ~0.14 px at 128
-    assert 0.45 < analysis.motion_reference / analyse_background(frames, truth).motion_reference < 0.55
+    native = analyse_background(frames, truth)
+    assert 0.45 < analysis.motion_reference / native.motion_reference < 0.55
+    # The stateless function gives what one suite update gives.
+    values = background_suite([frames], [truth], keys=[video.stem])
+    assert values["bg-track"] == native.track_epe and values["bg-camera"] == native.camera_corner
+    assert values["bg-dynamics"] == native.dynamics
 
 
 def _two_views(rng: np.random.Generator, planar: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
