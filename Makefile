@@ -34,8 +34,8 @@ lint: env
 	$(UV) run --frozen --no-sync ruff format --check .
 
 ## Benchmark reports into reports/: every script in jobs/bench/ with its default arguments (each report names the
-## command that made it). report.py is the scripts' shared helper, not a script.
-BENCH_SCRIPTS := $(sort $(filter-out __init__ report,$(basename $(notdir $(wildcard jobs/bench/*.py)))))
+## command that made it). A script is a module with a `__main__` guard; helpers there (report.py) have none.
+BENCH_SCRIPTS := $(sort $(basename $(notdir $(shell grep -l '^if __name__ == "__main__":' jobs/bench/*.py))))
 
 bench: env
 	@set -e; for script in $(BENCH_SCRIPTS); do \
