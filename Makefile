@@ -33,9 +33,15 @@ lint: env
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
 
-## Performance reports into reports/ (see each report for its command).
+## Benchmark reports into reports/: every script in jobs/bench/ with its default arguments (each report names the
+## command that made it). A script is a module with a `__main__` guard; helpers there (report.py) have none.
+BENCH_SCRIPTS := $(sort $(basename $(notdir $(shell grep -l '^if __name__ == "__main__":' jobs/bench/*.py))))
+
 bench: env
-	$(UV) run --frozen --no-sync python -m jobs.bench.render_speed
+	@set -e; for script in $(BENCH_SCRIPTS); do \
+		echo "== python -m jobs.bench.$$script"; \
+		$(UV) run --frozen --no-sync python -m jobs.bench.$$script; \
+	done
 
 clean:
 	rm -rf .venv .tools out .pytest_cache .ruff_cache

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BACKGROUND_METRICS",
     "CLIP_SAMPLINGS",
     "METRIC_NETWORK",
     "NETWORKS",
@@ -131,6 +132,11 @@ METRIC_NETWORK: dict[str, str] = {
 }
 PIXEL_METRICS = ("psnr", "ssim", "lpips")
 FEATURE_METRICS = ("fvd", "cd-fvd", "fid", "fid-vid")
+# The background-motion suite (benchmark.background_metrics): generated videos against the ground truth's background.
+BACKGROUND_METRICS = (
+    "bg-track", "bg-camera", "bg-camera-translation", "bg-camera-rotation", "bg-camera-scale", "bg-camera-label",
+    "bg-epipolar", "bg-dynamics",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -185,7 +191,8 @@ class Protocol:
             out |= {"fid_frames": self.fid_frames}
         elif metric == "fid-vid":
             out |= {"segment_frames": self.frames, "segments": "consecutive, last one padded with its last frame"}
-        elif metric in PIXEL_METRICS:
+        elif metric in PIXEL_METRICS or metric in BACKGROUND_METRICS:
+            # Background errors are in pixels of the compared frames: the resolution is part of what they mean.
             out |= {"pixel_resolution": self.pixel_resolution}
         else:
             raise KeyError(f"unknown metric {metric!r}")

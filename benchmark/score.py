@@ -4,9 +4,9 @@ Generated and reference mp4s are matched by file stem (the clip key). Each pair 
 every metric family; a family turns what it saw into result rows, one per metric, each carrying the protocol name,
 its full view (including the weights' sha256) and, for per-pair metrics, the per-video values.
 
-Families today: `frechet` (FVD, cd-FVD, FID, FID-VID: set-level distances) and `pixel` (PSNR, SSIM, LPIPS:
-per-pair). Another family (the background-motion suite, which also reads the ground truth's tracks and camera) plugs
-in by implementing the same two methods, `update(key, pred, ref)` and `rows()`.
+Families: `frechet` (FVD, cd-FVD, FID, FID-VID: set-level distances), `pixel` (PSNR, SSIM, LPIPS: per-pair) and
+`background` (the background-motion suite: per-pair, against the ground truth `NAME.gt.npz` beside each reference
+`NAME.mp4`). A family implements two methods, `update(pair, pred, ref)` and `rows()`.
 """
 
 from __future__ import annotations
@@ -21,24 +21,33 @@ from typing import Protocol as TypingProtocol
 
 import numpy as np
 
+from benchmark.background_metrics import BackgroundSuite
+from benchmark.background_truth import ground_truth_path, load_background_truth
 from benchmark.features import load_feature_net, resolve_weights
 from benchmark.frechet_metrics import FID, FIDVID, FVD, ContentDebiasedFVD, FrechetMetric
 from benchmark.pixel_metrics import LPIPS, PSNR, SSIM, PixelMetric
-from benchmark.protocol import FEATURE_METRICS, PIXEL_METRICS, Protocol
+from benchmark.protocol import BACKGROUND_METRICS, FEATURE_METRICS, PIXEL_METRICS, Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
 from benchmark.video import VideoError, check_not_constant, read_video, resize_video
 
 __all__ = [
     "ALL_METRICS",
+    "DEFAULT_METRICS",
+    "METRIC_FAMILIES",
     "MetricFamily",
     "Pair",
     "ScoreOptions",
+    "expand_metrics",
     "match_pairs",
     "score",
     "write_results",
 ]
 
-ALL_METRICS = (*FEATURE_METRICS, *PIXEL_METRICS)
+ALL_METRICS = (*FEATURE_METRICS, *PIXEL_METRICS, *BACKGROUND_METRICS)
+#: What `ScoreOptions` scores when not told: the metrics that need no ground truth beyond the reference videos.
+DEFAULT_METRICS = (*FEATURE_METRICS, *PIXEL_METRICS)
+#: Names that stand for a whole family in a metrics list.
+METRIC_FAMILIES = {"frechet": FEATURE_METRICS, "pixel": PIXEL_METRICS, "background": BACKGROUND_METRICS}
 _FRECHET_CLASSES: dict[str, type[FrechetMetric]] = {
     "fvd": FVD,
     "cd-fvd": ContentDebiasedFVD,
@@ -59,7 +68,7 @@ class ScoreOptions:
     """How to score. Weights come from `weights_dir` (canonical file names) or `weights` (network -> path)."""
 
     protocol: Protocol
-    metrics: Sequence[str] = ALL_METRICS
+    metrics: Sequence[str] = DEFAULT_METRICS
     weights_dir: Path | None = None
     weights: Mapping[str, Path] = field(default_factory=dict)
     lpips_trunk: Path | None = None  # torchvision AlexNet weights, when the LPIPS file holds only the linear heads
@@ -88,6 +97,14 @@ class MetricFamily(TypingProtocol):
     def update(self, pair: Pair, pred: np.ndarray, ref: np.ndarray) -> None: ...
 
     def rows(self) -> list[dict[str, Any]]: ...
+
+
+def expand_metrics(names: Sequence[str]) -> tuple[str, ...]:
+    """Metric names with family names (`frechet`, `pixel`, `background`) replaced by their metrics, in order."""
+    out: list[str] = []
+    for name in names:
+        out.extend(METRIC_FAMILIES.get(name, (name,)))
+    return tuple(out)
 
 
 def match_pairs(pred_dir: str | Path, ref_dir: str | Path, *, num_videos: int | None = None) -> list[Pair]:
@@ -212,6 +229,29 @@ class PixelFamily:
         ]
 
 
+class BackgroundFamily:
+    """The background-motion suite: each generated video against the ground truth beside its reference.
+
+    The ground truth must describe the reference video (same frame count and size): that is checked, so a stale or
+    misplaced `NAME.gt.npz` is an error naming it rather than a silently wrong score.
+    """
+
+    def __init__(self, suite: BackgroundSuite) -> None:
+        self.suite = suite
+
+    def update(self, pair: Pair, pred: np.ndarray, ref: np.ndarray) -> None:
+        truth = load_background_truth(ground_truth_path(pair.ref), width=ref.shape[2])
+        truth.check_video(ref, str(pair.ref))
+        if self.suite.protocol.pixel_resolution is None:
+            truth.check_video(pred, str(pair.pred))
+        elif pred.shape[0] != ref.shape[0]:
+            truth.check_video(pred, str(pair.pred))  # names the frame counts; sizes are resized to the protocol's
+        self.suite.update(pred, truth, key=pair.key, name=str(pair.pred))
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.suite.rows()
+
+
 def _build_families(options: ScoreOptions) -> list[MetricFamily]:
     p = options.protocol
     frechet_names = [m for m in options.metrics if m in FEATURE_METRICS]
@@ -241,6 +281,9 @@ def _build_families(options: ScoreOptions) -> list[MetricFamily]:
             else:
                 pixel.append({"psnr": PSNR, "ssim": SSIM}[m](p, device=options.device))
         families.append(PixelFamily(pixel, options))
+    background_names = [m for m in options.metrics if m in BACKGROUND_METRICS]
+    if background_names:
+        families.append(BackgroundFamily(BackgroundSuite(p, background_names)))
     return families
 
 
@@ -292,9 +335,10 @@ def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> list[Path]
         out.with_name(out.name + s) for s in (".json", ".parquet", ".per_video.parquet")
     )
     json_path.write_text(json.dumps(list(rows), indent=2, sort_keys=True) + "\n")
+    # Nested values (per-video tables, label pairs, lists of keys) go into the table as JSON text.
     flat = [
         {
-            **r,
+            **{k: json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v for k, v in r.items()},
             "per_video": json.dumps(r.get("per_video"), sort_keys=True),
             "truncated_videos": json.dumps(r.get("truncated_videos")),
         }

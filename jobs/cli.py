@@ -6,6 +6,7 @@ import click
 
 from jobs.demo_command import demo
 from jobs.inspect_command import inspect_command
+from jobs.reference_rows_command import reference_rows_command
 from jobs.score_command import score_command
 from jobs.synth_command import synth
 from jobs.weights_command import weights_command
@@ -21,20 +22,17 @@ def cli() -> None:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
       demo    the main job on the embedded default: a small synthetic corpus, summarised
       inspect run the curation stages on one video: per-clip results and an overlay video
-      score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR, ...)
+      score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR,
+              background-motion suite, ...)
+      reference-rows  the training-free rows (ground truth, frozen and shifted background) of ground-truth clips
       weights list, download (verified) and check the weights of the learned backends and metrics
 
     Run `backdrop SUBCOMMAND --help` for the options of each.
     """
 
 
-cli.add_command(score_command)
-
-
-cli.add_command(synth)
-cli.add_command(demo)
-cli.add_command(inspect_command)
-cli.add_command(weights_command)
+for command in (synth, demo, inspect_command, score_command, reference_rows_command, weights_command):
+    cli.add_command(command)
 
 
 def main() -> None:

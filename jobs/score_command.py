@@ -39,7 +39,11 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, Path]:
     help="Results prefix: writes OUT.json, OUT.parquet, OUT.per_video.parquet.",
 )
 @click.option(
-    "--metrics", default="fvd,cd-fvd,fid,fid-vid,psnr,ssim,lpips", show_default=True, help="Comma-separated metrics."
+    "--metrics",
+    default="fvd,cd-fvd,fid,fid-vid,psnr,ssim,lpips",
+    show_default=True,
+    help="Comma-separated metrics or families (frechet, pixel, background). The background-motion suite "
+    "(bg-track, bg-camera, ...) needs NAME.gt.npz beside each reference NAME.mp4.",
 )
 @click.option(
     "--weights-dir",
@@ -88,12 +92,12 @@ def score_command(
     Writes one result row per metric. Weights are read from local files only; nothing is downloaded.
     """
     from benchmark.protocol import get_protocol
-    from benchmark.score import ScoreOptions, score, write_results
+    from benchmark.score import ScoreOptions, expand_metrics, score, write_results
 
     try:
         options = ScoreOptions(
             protocol=get_protocol(protocol_name),
-            metrics=tuple(m.strip() for m in metrics.split(",") if m.strip()),
+            metrics=expand_metrics([m.strip() for m in metrics.split(",") if m.strip()]),
             weights_dir=weights_dir,
             weights=_parse_weights(weights),
             lpips_trunk=lpips_trunk,
@@ -110,4 +114,4 @@ def score_command(
     for path in write_results(rows, out):
         click.echo(f"wrote {path}", err=True)
     for row in rows:
-        click.echo(f"{row['metric']:8s} {row['value']:.6g}  ({row['protocol']}, {row['num_videos']} videos)")
+        click.echo(f"{row['metric']:21s} {row['value']:.6g}  ({row['protocol']}, {row['num_videos']} videos)")

@@ -118,14 +118,23 @@ class SyntheticClip:
         # Ground truth lists persons largest first (the shard's order); nearer (larger) ones are drawn last.
         return sorted(persons, key=lambda p: -p.scale)
 
-    def render_frame(self, t: int) -> RenderedFrame:
+    def render_frame(self, t: int, *, scene_frame: int | None = None,
+                     extra_camera: np.ndarray | None = None) -> RenderedFrame:
+        """Frame `t`: the scene (background plane, moving object, nearer layer), then the persons over it.
+
+        The benchmark's reference rows reuse this composition: `scene_frame` renders the scene as it is at another
+        frame (0: the frozen background of a static-background animator) and `extra_camera` (3x3, image space) adds
+        a known camera error to the scene; the persons are always those of frame `t`. `plane_occluded` then refers
+        to the scene actually drawn.
+        """
         size = self.config.size
-        rgb, _ = self.background.render(t, size)
+        s = t if scene_frame is None else scene_frame
+        rgb, _ = self.background.render(s, size, extra_camera)
         occluded = np.zeros((size[1], size[0]), bool)
         if self.moving_object is not None:
-            self.moving_object.draw(t, rgb, occluded)
+            self.moving_object.draw(s, rgb, occluded, extra_camera)
         if self.near is not None:
-            near_rgb, near_cover = self.near.render(t, size)
+            near_rgb, near_cover = self.near.render(s, size, extra_camera)
             rgb[near_cover] = near_rgb[near_cover]
             occluded |= near_cover
         person_mask = np.zeros_like(occluded)

@@ -67,9 +67,15 @@ class PlaneLayer:
         shift = np.array([[1.0, 0.0, self.origin[0]], [0.0, 1.0, self.origin[1]], [0.0, 0.0, 1.0]])
         return self.homographies[frame] @ shift
 
-    def render(self, frame: int, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The layer's pixels at `frame` and, for a layer with alpha, its coverage mask."""
+    def render(self, frame: int, size: tuple[int, int],
+               extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """The layer's pixels at `frame` and, for a layer with alpha, its coverage mask.
+
+        `extra` (3x3) is an image-space homography applied after the camera's: a camera error injected on purpose
+        (the benchmark's shifted-background reference row)."""
         matrix = self._warp_matrix(frame)
+        if extra is not None:
+            matrix = np.asarray(extra, np.float64) @ matrix
         rgb = cv2.warpPerspective(self.texture, matrix, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         if self.alpha is None:
             return rgb, None
@@ -151,5 +157,11 @@ class MovingObject:
             material=Material(colour, rng.uniform(5, 12), 0.3, rng.uniform(0, np.pi)),
         )
 
-    def draw(self, frame: int, canvas: np.ndarray, mask: np.ndarray) -> None:
-        paint_ellipse(canvas, mask, self.start + frame * self.velocity, self.axes, self.spin * frame, self.material)
+    def draw(self, frame: int, canvas: np.ndarray, mask: np.ndarray, extra: np.ndarray | None = None) -> None:
+        """Paint the object at `frame`; `extra` (3x3, as in `PlaneLayer.render`) moves its centre, which is exact
+        for the translations the benchmark injects (the ellipse itself is not sheared or scaled)."""
+        centre = self.start + frame * self.velocity
+        if extra is not None:
+            mapped = np.asarray(extra, np.float64) @ np.array([centre[0], centre[1], 1.0])
+            centre = mapped[:2] / mapped[2]
+        paint_ellipse(canvas, mask, centre, self.axes, self.spin * frame, self.material)

@@ -1,6 +1,6 @@
 """Fréchet distance against closed forms for Gaussians, and against the scipy sqrtm route.
 
-The 2048-d comparison with the sqrtm route runs in `python -m benchmark.perf.frechet_speed` (reports/), which
+The 2048-d comparison with the sqrtm route runs in `python -m jobs.bench.frechet_speed` (reports/), which
 records the relative difference beside the timings; here it is checked up to 1024-d to keep the suite fast.
 """
 

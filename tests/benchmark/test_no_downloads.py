@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from benchmark.background_metrics import BackgroundSuite
 from benchmark.features.i3d import build_i3d
 from benchmark.features.inception import build_fid_inception
 from benchmark.features.r3d50 import build_r3d50
@@ -40,4 +41,5 @@ def test_builders_do_not_download(no_network, tmp_path, monkeypatch) -> None:
     build_lpips()
     PSNR(get_protocol("bd16"))
     SSIM(get_protocol("bd16"))
+    BackgroundSuite(get_protocol("bd16"))  # no weights at all: the CPU tracker and OpenCV's estimators
     assert not any(tmp_path.iterdir())

@@ -1,6 +1,6 @@
 """Feature throughput on CPU: videos per second at 16x224x224 for each feature network, random weights.
 
-    python -m benchmark.perf.feature_throughput [--videos 4] [--videomae-videos 1] [--skip-videomae]
+    python -m jobs.bench.feature_throughput [--videos 4] [--videomae-videos 1] [--skip-videomae]
 
 Writes reports/feature_throughput.md. Each figure is the whole path a scored video takes (uint8 frames in,
 preprocessing, forward pass, float64 features out), timed after one warm-up video. Random weights cost the same
@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from benchmark.features.base import FeatureNet
-from benchmark.perf.report import write_report
+from jobs.bench.report import write_report
 
 FRAMES, SIZE = 16, 224
 
@@ -93,7 +93,7 @@ def main() -> None:
         "warm-up video, batch of one video, float32, uint8 frames in and float64 features out (preprocessing "
         "included).\n\n" + "\n".join(rows) + "\n"
     )
-    print(f"wrote {write_report('feature_throughput', 'benchmark.perf.feature_throughput', body)}")
+    print(f"wrote {write_report('feature_throughput', 'jobs.bench.feature_throughput', body)}")
 
 
 if __name__ == "__main__":

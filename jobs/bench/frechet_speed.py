@@ -1,6 +1,6 @@
 """Time `frechet_distance` (symmetric eigen route) against the scipy `sqrtm` route, side by side in one run.
 
-    python -m benchmark.perf.frechet_speed [--dims 2048] [--repeats 3]
+    python -m jobs.bench.frechet_speed [--dims 2048] [--repeats 3]
 
 Writes reports/frechet_speed.md. The covariances are sample covariances of random features, both at full rank
 (n = 4d samples) and rank-deficient (n = d/8 samples, as for FVD on a few hundred clips), so the report also shows how
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from benchmark.frechet import frechet_distance, frechet_distance_sqrtm
-from benchmark.perf.report import write_report
+from jobs.bench.report import write_report
 
 
 def _case(d: int, n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -64,7 +64,7 @@ def main() -> None:
         f"Best of {args.repeats} runs each, same inputs, same process. 'rel. diff' is |eigen − sqrtm| / sqrtm;"
         " 'identical sets' is the distance of a Gaussian to itself (exactly 0 in theory).\n\n" + "\n".join(rows) + "\n"
     )
-    print(f"wrote {write_report('frechet_speed', 'benchmark.perf.frechet_speed', body)}")
+    print(f"wrote {write_report('frechet_speed', 'jobs.bench.frechet_speed', body)}")
 
 
 if __name__ == "__main__":

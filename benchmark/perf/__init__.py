@@ -1,1 +1,0 @@
-"""Performance scripts: each writes a markdown report into reports/ with the command that made it at the top."""
