@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.features.base import load_strict
-
 
 @dataclass(frozen=True)
 class IqaSpec:
@@ -68,6 +66,10 @@ class NoReferenceScorer:
         import pyiqa  # slow to import; only when a learned score is wanted
 
         model = pyiqa.create_metric(self.spec.pyiqa_name, device=self.device, as_loss=False, **self.options)
+        # Imported here: it pulls in torch, which every curation worker would otherwise pay for at start-up
+        # (seconds) even when no pyiqa weights are configured.
+        from benchmark.features.base import load_strict
+
         load_strict(model.net, self.path)
         self.model = model
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from jobs.curate_command import curate_command
 from jobs.demo_command import demo
 from jobs.inspect_command import inspect_command
 from jobs.score_command import score_command
@@ -19,6 +20,7 @@ def cli() -> None:
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
       demo    the main job on the embedded default: a small synthetic corpus, summarised
+      curate  curate videos into schema-v1 shards, a manifest and a wids index (a Ray Data job)
       inspect run the curation stages on one video: per-clip results and an overlay video
       score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR, ...)
 
@@ -32,6 +34,7 @@ cli.add_command(score_command)
 cli.add_command(synth)
 cli.add_command(demo)
 cli.add_command(inspect_command)
+cli.add_command(curate_command)
 
 
 def main() -> None:
