@@ -39,3 +39,7 @@ cli.add_command(curate_command)
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

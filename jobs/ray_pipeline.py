@@ -76,7 +76,11 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_
     address = address or os.environ.get("RAY_ADDRESS") or None
     quiet = {"log_to_driver": False, "logging_level": "WARNING"}
     if address:
-        ray.init(address=address, **quiet)
+        host = address.removeprefix("ray://").rsplit(":", 1)[0]
+        # A loopback cluster (tests, one machine): the driver must say it is on that address too, or Ray looks for
+        # a raylet on the machine's public IP.
+        local = {"_node_ip_address": host} if host.startswith("127.") else {}
+        ray.init(address=address, **local, **quiet)
     else:
         store = None if object_store_mb is None else int(object_store_mb * 2**20)
         ray.init(num_cpus=num_cpus, object_store_memory=store, include_dashboard=False,
