@@ -21,7 +21,8 @@ from curation.sources import resolve_sources
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
-NODE = {"num_cpus": 1, "object_store_memory": 100 * 2**20, "node_ip_address": "127.0.0.2"}  # not 127.0.0.1: Ray rewrites that to the public IP
+# Loopback only, but not 127.0.0.1: Ray rewrites that address to the machine's public IP when a driver connects.
+NODE = {"num_cpus": 1, "object_store_memory": 100 * 2**20, "node_ip_address": "127.0.0.2"}
 
 
 @pytest.fixture
