@@ -63,6 +63,17 @@ def _frame_rotation(frame: av.VideoFrame, fallback: int) -> int:
     return int(-rotation) % 360
 
 
+def _first_frame_rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """The display matrix's rotation, which current muxers store as side data and PyAV exposes only on frames:
+    without it a rotated phone video would be probed at its coded size and resized out of proportion."""
+    try:
+        for frame in container.decode(stream):
+            return _frame_rotation(frame, 0)
+    except (av.FFmpegError, ValueError):
+        pass  # an undecodable stream is reported by the decoder with its own reason
+    return 0
+
+
 def rotate_frame(rgb: np.ndarray, clockwise_deg: int) -> np.ndarray:
     """Rotate an image by a multiple of 90 degrees clockwise."""
     if clockwise_deg % 90:
@@ -97,6 +108,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         else:
             duration = 0.0
         width, height = stream.codec_context.width, stream.codec_context.height
+        if rotation == 0:
+            rotation = _first_frame_rotation(container, stream)
         if rotation in (90, 270):
             width, height = height, width
         return VideoInfo(str(path), width, height, rotation, fps, duration, int(stream.frames or 0),

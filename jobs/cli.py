@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from jobs.curate_command import curate_command
 from jobs.demo_command import demo
 from jobs.inspect_command import inspect_command
 from jobs.reference_rows_command import reference_rows_command
@@ -21,6 +22,7 @@ def cli() -> None:
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
       demo    the main job on the embedded default: a small synthetic corpus, summarised
+      curate  curate videos into schema-v1 shards, a manifest and a wids index (a Ray Data job)
       inspect run the curation stages on one video: per-clip results and an overlay video
       score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR,
               background-motion suite, ...)
@@ -31,9 +33,14 @@ def cli() -> None:
     """
 
 
-for command in (synth, demo, inspect_command, score_command, reference_rows_command, weights_command):
+for command in (synth, demo, curate_command, inspect_command, score_command, reference_rows_command,
+                weights_command):
     cli.add_command(command)
 
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The curation stages as a Ray Data pipeline: a thin wrapper, all logic stays in `curation`.
+
+Sources flow through `flat_map(decode)`, one `map` per clip stage (each with the stage's declared resources), and a
+final `map` that turns a record into its manifest row and shard members on the worker, so the frames never travel to
+the driver. Rows carry the record pickled in one binary column (`blob`): a record holds arrays of varying shapes
+and nested dicts that Arrow would otherwise try, and sometimes fail, to convert. Stages are plain tasks; each
+worker process builds a stage once (its `setup()` runs on the first record) and keeps it for later tasks.
+
+Fault tolerance comes from Ray: a task whose worker or node dies is retried (Ray's default, 3 retries), and lost
+blocks are rebuilt from lineage. Retried work may deliver a record twice; the driver's collector dedupes by key.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from collections.abc import Iterator
+from typing import Any
+
+from curation.config import CurationConfig
+from curation.record import Record
+from curation.results import END, clip_result, end_marker, unit_of
+from curation.runner import CLIP_STAGES
+from curation.stages import DecodeStage
+
+_STAGE_CLASSES = {cls.name: cls for cls in (DecodeStage, *CLIP_STAGES)}
+_STAGES: dict[tuple[str, bytes], Any] = {}  # per worker process: built once, reused by later tasks
+
+
+def _stage(name: str, config_blob: bytes) -> Any:
+    key = (name, config_blob)
+    if key not in _STAGES:
+        import cv2
+
+        cv2.setNumThreads(1)  # one task, one core: Ray schedules by the declared CPUs
+        _STAGES[key] = _STAGE_CLASSES[name](pickle.loads(config_blob))
+    return _STAGES[key]
+
+
+def _row(key: str, payload: Any) -> dict[str, Any]:
+    return {"key": key, "blob": pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)}
+
+
+def decode_source(row: dict[str, Any], config_blob: bytes) -> Iterator[dict[str, Any]]:
+    """One source in; its clip records, then its end marker, out."""
+    source = row["source"]
+    count, unit = 0, ""
+    for record in _stage(DecodeStage.name, config_blob)(source):
+        count += 1
+        unit = unit_of(record["source"], record.get("source_id"))
+        yield _row(record["key"], record)
+    yield _row(f"{unit}.end", end_marker(source, unit, count))
+
+
+def apply_stage(row: dict[str, Any], name: str, config_blob: bytes) -> dict[str, Any]:
+    record: Record = pickle.loads(row["blob"])
+    if record.get("kind") == END:
+        return row
+    return _row(row["key"], _stage(name, config_blob)(record))
+
+
+def finish(row: dict[str, Any]) -> dict[str, Any]:
+    record = pickle.loads(row["blob"])
+    if record.get("kind") == END:
+        return row
+    return _row(row["key"], clip_result(record))
+
+
+def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None) -> None:
+    """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface."""
+    import ray
+
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if ray.is_initialized():
+        return
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    quiet = {"log_to_driver": False, "logging_level": "WARNING"}
+    if address:
+        host = address.removeprefix("ray://").rsplit(":", 1)[0]
+        # A loopback cluster (tests, one machine): the driver must say it is on that address too, or Ray looks for
+        # a raylet on the machine's public IP.
+        local = {"_node_ip_address": host} if host.startswith("127.") else {}
+        ray.init(address=address, **local, **quiet)
+    else:
+        store = None if object_store_mb is None else int(object_store_mb * 2**20)
+        ray.init(num_cpus=num_cpus, object_store_memory=store, include_dashboard=False,
+                 _node_ip_address="127.0.0.1", **quiet)
+
+
+def ray_engine(config: CurationConfig) -> Any:
+    """An engine for `curation.curate.run_job` that runs the stages on the connected Ray cluster."""
+
+    def run(sources: list[str]) -> Iterator[dict[str, Any]]:
+        import ray.data
+
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # the job shows its own progress
+        context.enable_operator_progress_bars = False
+        context.issue_detectors_config.detectors = []  # its advice on memory per worker is noise on tiny stages
+        blob = pickle.dumps(config)
+        ds = ray.data.from_items([{"source": s} for s in sources], override_num_blocks=len(sources))
+        ds = ds.flat_map(decode_source, fn_kwargs={"config_blob": blob},
+                         **DecodeStage.resources.as_ray_options())
+        for stage in CLIP_STAGES:
+            ds = ds.map(apply_stage, fn_kwargs={"name": stage.name, "config_blob": blob},
+                        **stage.resources.as_ray_options())
+        ds = ds.map(finish, num_cpus=0.25)
+        for row in ds.iter_rows():
+            yield pickle.loads(row["blob"])
+
+    return run
