@@ -21,6 +21,8 @@ import cv2
 import numpy as np
 
 from curation.camera_estimation import corner_error, estimate_camera
+from curation.clipping import detection_frame
+from curation.config import ClipConfig
 from curation.foreground import foreground_masks
 from curation.shots import detect_cuts
 from curation.synthetic.clip import SynthConfig
@@ -63,7 +65,9 @@ def shots_check(videos: list[Path], out_dir: Path) -> dict:
     lengths = [len(read_frames(v)) for v in videos]
     write_mp4(joined, (frame for v in videos for frame in iter_frames(v)), CONFIG.fps, threads=1)
     truth = np.cumsum(lengths)[:-1].tolist()
-    found = detect_cuts(iter_frames(joined), fps=CONFIG.fps)
+    # The frames the pipeline's clipper gives the detector (`clipping.detection_frame`), back in RGB order.
+    small = (detection_frame(f, ClipConfig().detect_short_side)[..., ::-1] for f in iter_frames(joined))
+    found = detect_cuts(small, fps=CONFIG.fps)
     matched = [min((abs(f - t) for f in found), default=10**9) <= 1 for t in truth]
     false = [f for f in found if min(abs(f - t) for t in truth) > 1]
     return {"truth": truth, "found": found, "all_found": all(matched), "false": false}
