@@ -108,8 +108,9 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def _lk_fb(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, guess: np.ndarray | None,
-           config: TrackerConfig, levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """Lucas-Kanade prev -> curr with a forward-backward check: (new points [n, 2], ok [n])."""
+           config: TrackerConfig, levels: int, backward: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Lucas-Kanade prev -> curr with a forward-backward check (unless `backward` is off): (new points [n, 2],
+    ok [n])."""
     if len(points) == 0:
         return points.copy(), np.zeros(0, bool)
     params = {"winSize": (config.window, config.window), "maxLevel": levels,
@@ -120,6 +121,8 @@ def _lk_fb(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, guess: np.nda
                                               flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
     else:
         p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, curr, p0, None, **params)
+    if not backward:
+        return p1.reshape(-1, 2), st1.ravel() == 1
     back, st2, _ = cv2.calcOpticalFlowPyrLK(curr, prev, p1, p0.copy(), flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
     fb = np.linalg.norm(back.reshape(-1, 2) - points, axis=1)
     ok = (st1.ravel() == 1) & (st2.ravel() == 1) & (fb < config.fb_threshold)
@@ -150,7 +153,8 @@ def _step_homography(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, mas
         points = np.concatenate([points, grid[~_in_mask(grid, mask_prev)]]).astype(np.float32)
     if len(points) > config.step_points:  # an even spread over the row-major order covers the whole frame
         points = points[np.linspace(0, len(points) - 1, config.step_points).round().astype(int)]
-    new, ok = _lk_fb(prev, curr, points, None, config, config.levels)
+    # No backward check: RANSAC rejects the few bad matches, and this homography only predicts the frame's.
+    new, ok = _lk_fb(prev, curr, points, None, config, config.levels, backward=False)
     ok &= _inside(new, size, config.border) & ~_in_mask(new, mask_curr)
     return _frame_homography(points[ok], new[ok])
 
