@@ -67,30 +67,28 @@ def pose_mask(keypoints: np.ndarray, size: tuple[int, int], config: ForegroundCo
             continue
         ok = person[:, 2] >= config.confidence
         xy = person[:, :2]
-
-        def disc(centre: np.ndarray, radius: float) -> None:
-            cv2.circle(mask, tuple(int(np.rint(v)) for v in centre), max(1, int(np.rint(radius))), 1, -1)
-
+        # Integer centres once per person, as Python ints: OpenCV's drawing calls are cheap, and converting NumPy
+        # scalars one by one cost as much as the drawing.
+        points = [tuple(p) for p in np.rint(xy).astype(int).tolist()]
+        usable = ok.tolist()
         radius = max(2.0, config.limb_radius * scale)
+        limb, thickness = max(1, round(radius)), round(2 * radius)
+        hand = max(1, round(max(2.0, config.hand_radius * scale)))
         for a, b in wb.BODY_LIMBS:
-            if ok[a] and ok[b]:
-                cv2.line(mask, tuple(int(np.rint(v)) for v in xy[a]), tuple(int(np.rint(v)) for v in xy[b]), 1,
-                         thickness=int(np.rint(2 * radius)), lineType=cv2.LINE_8)
-                disc(xy[a], radius)
-                disc(xy[b], radius)
-        torso = [k for k in TORSO if ok[k]]
+            if usable[a] and usable[b]:
+                cv2.line(mask, points[a], points[b], 1, thickness=thickness, lineType=cv2.LINE_8)
+                cv2.circle(mask, points[a], limb, 1, -1)
+                cv2.circle(mask, points[b], limb, 1, -1)
+        torso = [k for k in TORSO if usable[k]]
         if len(torso) >= 3:
             cv2.fillPoly(mask, [np.round(xy[torso]).astype(np.int32)], 1)
-        head = [k for k in (*HEAD, *range(wb.FACE.start, wb.FACE.stop)) if ok[k]]
+        head = [k for k in (*HEAD, *range(wb.FACE.start, wb.FACE.stop)) if usable[k]]
         if head:
-            disc(xy[head].mean(axis=0), config.head_radius * scale)
-        for hand in (wb.LEFT_HAND, wb.RIGHT_HAND):
-            for k in range(hand.start, hand.stop):
-                if ok[k]:
-                    disc(xy[k], max(2.0, config.hand_radius * scale))
-        for k in range(wb.FEET.start, wb.FEET.stop):
-            if ok[k]:
-                disc(xy[k], radius)
+            centre = tuple(np.rint(xy[head].mean(axis=0)).astype(int).tolist())
+            cv2.circle(mask, centre, max(1, round(config.head_radius * scale)), 1, -1)
+        for k in (*range(wb.LEFT_HAND.start, wb.RIGHT_HAND.stop), *range(wb.FEET.start, wb.FEET.stop)):
+            if usable[k]:
+                cv2.circle(mask, points[k], hand if k >= wb.LEFT_HAND.start else limb, 1, -1)
     return mask.astype(bool)
 
 
