@@ -38,7 +38,7 @@ class TrackerConfig:
     # Speed: the frame-to-frame motion that predicts each frame's homography needs only a spread subset of the
     # points, and one matching pass against frame 0 per frame suffices once that prediction is re-fitted to the
     # frame-0 matches every frame (no drift); a second pass re-matches after the refit.
-    step_points: int = 128
+    step_points: int = 64
     match_passes: int = 1
 
     def __post_init__(self) -> None:
