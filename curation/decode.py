@@ -41,6 +41,7 @@ class DecodedFrame:
     index: int  # output frame index at the target rate
     time_s: float  # the output frame's time, index / fps
     source_time_s: float  # timestamp of the source frame shown
+    source_index: int  # decode-order index of the source frame shown (what per-frame sidecars are indexed by)
     rgb: np.ndarray  # [H, W, 3] uint8, rotated for display
 
 
@@ -130,8 +131,10 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
         rate = fps or float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         time_base = stream.time_base or Fraction(1, 1000)
         start: float | None = None
-        pending: tuple[float, av.VideoFrame] | None = None  # latest source frame not yet past the next output time
+        # The latest source frame not yet past the next output time: (time, decode-order index, frame).
+        pending: tuple[float, int, av.VideoFrame] | None = None
         index = 0
+        decoded = 0
         try:
             for frame in container.decode(stream):
                 pts = frame.pts if frame.pts is not None else frame.dts
@@ -143,7 +146,8 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
                 while pending is not None and index / rate < t - 1e-6:
                     yield _emit(index, rate, pending, fallback_rotation)
                     index += 1
-                pending = (t, frame)
+                pending = (t, decoded, frame)
+                decoded += 1
         except av.FFmpegError as error:
             if pending is None:
                 raise DecodeError(f"{path}: decoding failed: {error}") from error
@@ -157,10 +161,11 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
             index += 1
 
 
-def _emit(index: int, rate: float, pending: tuple[float, av.VideoFrame], fallback_rotation: int) -> DecodedFrame:
-    source_t, frame = pending
+def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame],
+          fallback_rotation: int) -> DecodedFrame:
+    source_t, source_index, frame = pending
     rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
-    return DecodedFrame(index, index / rate, source_t, rgb)
+    return DecodedFrame(index, index / rate, source_t, source_index, rgb)
 
 
 def iter_windows(frames: Iterable[DecodedFrame], length: int) -> Iterator[list[DecodedFrame]]:
