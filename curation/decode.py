@@ -83,13 +83,29 @@ def rotate_frame(rgb: np.ndarray, clockwise_deg: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=-turns)) if turns else rgb
 
 
+#: Leading bytes of the containers most often met, so an unopenable file can be told apart: a known container that
+#: does not open is damaged (typically cut short), anything else is not a video at all.
+_SIGNATURES = ((4, b"ftyp", "an MP4/MOV"), (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM"), (0, b"RIFF", "an AVI"),
+               (0, b"FLV", "an FLV"), (0, b"\x00\x00\x01\xba", "an MPEG-PS"))
+
+
+def _unopenable_reason(path: str | os.PathLike, error: av.FFmpegError) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    detail = getattr(error, "strerror", None) or str(error)  # without the errno and the path FFmpeg repeats
+    for offset, magic, kind in _SIGNATURES:
+        if head[offset:offset + len(magic)] == magic:
+            return f"{path}: {kind} file that cannot be opened, probably truncated or corrupt ({detail})"
+    return f"{path}: not a video container ({detail})"
+
+
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
     if not Path(path).is_file():
         raise DecodeError(f"{path}: no such file")
     try:
         container = av.open(str(path))
     except av.FFmpegError as error:
-        raise DecodeError(f"{path}: cannot open as a video: {error}") from error
+        raise DecodeError(_unopenable_reason(path, error)) from error
     if not container.streams.video:
         container.close()
         raise DecodeError(f"{path}: no video stream")

@@ -120,8 +120,8 @@ def _curate(sources: list[Path], out: Path, config: Path, engine: str = "sequent
 #: file name -> words its failed row's reason must hold (besides the file's path).
 EXPECTED_FAILURES = {
     "empty.mp4": "empty file (0 bytes)",
-    "truncated.mp4": "cannot open as a video",
-    "notes.mp4": "cannot open as a video",
+    "truncated.mp4": "an MP4/MOV file that cannot be opened, probably truncated or corrupt",
+    "notes.mp4": "not a video container (Invalid data found",
     "audio only.mp4": "no video stream",
     "one frame.mp4": "no clip of 24 frames",
     "huge.mp4": "resolution 256x208 exceeds clips.max_source_side=200",
