@@ -41,8 +41,8 @@ class DecodedFrame:
     index: int  # output frame index at the target rate
     time_s: float  # the output frame's time, index / fps
     source_time_s: float  # timestamp of the source frame shown
-    source_index: int  # decode-order index of the source frame shown (what per-frame sidecars are indexed by)
     rgb: np.ndarray  # [H, W, 3] uint8, rotated for display
+    source_index: int = -1  # decode-order index of the source frame shown (what per-frame sidecars are indexed by)
 
 
 def _rotation_of(stream: av.video.stream.VideoStream) -> int:
@@ -181,7 +181,7 @@ def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame],
           fallback_rotation: int) -> DecodedFrame:
     source_t, source_index, frame = pending
     rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
-    return DecodedFrame(index, index / rate, source_t, source_index, rgb)
+    return DecodedFrame(index, index / rate, source_t, rgb, source_index)
 
 
 def iter_windows(frames: Iterable[DecodedFrame], length: int) -> Iterator[list[DecodedFrame]]:

@@ -22,7 +22,7 @@ def cli() -> None:
     \b
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
-      demo    the main job on the embedded default: a small synthetic corpus, summarised
+      demo    the main job on the embedded default: a small synthetic corpus, curated into shards
       curate  curate videos into schema-v1 shards, a manifest and a wids index (a Ray Data job)
       inspect run the curation stages on one video: per-clip results and an overlay video
       shards  inspect a curate job's shards: summary, and one sample rendered as an overlay video
