@@ -42,6 +42,7 @@ class DecodedFrame:
     time_s: float  # the output frame's time, index / fps
     source_time_s: float  # timestamp of the source frame shown
     rgb: np.ndarray  # [H, W, 3] uint8, rotated for display
+    source_index: int = -1  # decode-order index of the source frame shown (what per-frame sidecars are indexed by)
 
 
 def _rotation_of(stream: av.video.stream.VideoStream) -> int:
@@ -82,13 +83,29 @@ def rotate_frame(rgb: np.ndarray, clockwise_deg: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=-turns)) if turns else rgb
 
 
+#: Leading bytes of the containers most often met, so an unopenable file can be told apart: a known container that
+#: does not open is damaged (typically cut short), anything else is not a video at all.
+_SIGNATURES = ((4, b"ftyp", "an MP4/MOV"), (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM"), (0, b"RIFF", "an AVI"),
+               (0, b"FLV", "an FLV"), (0, b"\x00\x00\x01\xba", "an MPEG-PS"))
+
+
+def _unopenable_reason(path: str | os.PathLike, error: av.FFmpegError) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    detail = getattr(error, "strerror", None) or str(error)  # without the errno and the path FFmpeg repeats
+    for offset, magic, kind in _SIGNATURES:
+        if head[offset:offset + len(magic)] == magic:
+            return f"{path}: {kind} file that cannot be opened, probably truncated or corrupt ({detail})"
+    return f"{path}: not a video container ({detail})"
+
+
 def _open(path: str | os.PathLike) -> av.container.InputContainer:
     if not Path(path).is_file():
         raise DecodeError(f"{path}: no such file")
     try:
         container = av.open(str(path))
     except av.FFmpegError as error:
-        raise DecodeError(f"{path}: cannot open as a video: {error}") from error
+        raise DecodeError(_unopenable_reason(path, error)) from error
     if not container.streams.video:
         container.close()
         raise DecodeError(f"{path}: no video stream")
@@ -130,8 +147,10 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
         rate = fps or float(stream.average_rate or stream.guessed_rate or 0) or 25.0
         time_base = stream.time_base or Fraction(1, 1000)
         start: float | None = None
-        pending: tuple[float, av.VideoFrame] | None = None  # latest source frame not yet past the next output time
+        # The latest source frame not yet past the next output time: (time, decode-order index, frame).
+        pending: tuple[float, int, av.VideoFrame] | None = None
         index = 0
+        decoded = 0
         try:
             for frame in container.decode(stream):
                 pts = frame.pts if frame.pts is not None else frame.dts
@@ -143,7 +162,8 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
                 while pending is not None and index / rate < t - 1e-6:
                     yield _emit(index, rate, pending, fallback_rotation)
                     index += 1
-                pending = (t, frame)
+                pending = (t, decoded, frame)
+                decoded += 1
         except av.FFmpegError as error:
             if pending is None:
                 raise DecodeError(f"{path}: decoding failed: {error}") from error
@@ -157,10 +177,11 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
             index += 1
 
 
-def _emit(index: int, rate: float, pending: tuple[float, av.VideoFrame], fallback_rotation: int) -> DecodedFrame:
-    source_t, frame = pending
+def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame],
+          fallback_rotation: int) -> DecodedFrame:
+    source_t, source_index, frame = pending
     rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
-    return DecodedFrame(index, index / rate, source_t, rgb)
+    return DecodedFrame(index, index / rate, source_t, rgb, source_index)
 
 
 def iter_windows(frames: Iterable[DecodedFrame], length: int) -> Iterator[list[DecodedFrame]]:

@@ -9,6 +9,7 @@ from jobs.demo_command import demo
 from jobs.inspect_command import inspect_command
 from jobs.reference_rows_command import reference_rows_command
 from jobs.score_command import score_command
+from jobs.shards_command import shards_command
 from jobs.synth_command import synth
 from jobs.weights_command import weights_command
 
@@ -21,9 +22,10 @@ def cli() -> None:
     \b
     Subcommands:
       synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
-      demo    the main job on the embedded default: a small synthetic corpus, summarised
+      demo    the main job on the embedded default: a small synthetic corpus, curated into shards
       curate  curate videos into schema-v1 shards, a manifest and a wids index (a Ray Data job)
       inspect run the curation stages on one video: per-clip results and an overlay video
+      shards  inspect a curate job's shards: summary, and one sample rendered as an overlay video
       score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR,
               background-motion suite, ...)
       reference-rows  the training-free rows (ground truth, frozen and shifted background) of ground-truth clips
@@ -33,8 +35,8 @@ def cli() -> None:
     """
 
 
-for command in (synth, demo, curate_command, inspect_command, score_command, reference_rows_command,
-                weights_command):
+for command in (synth, demo, curate_command, inspect_command, shards_command, score_command,
+                reference_rows_command, weights_command):
     cli.add_command(command)
 
 

@@ -68,9 +68,13 @@ def finish(row: dict[str, Any]) -> dict[str, Any]:
 
 def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None) -> None:
     """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Under `uv run` (make demo), Ray starts its workers with a relative `.tools/bin/uv run ...` from a copied working
+    # directory, where that path does not exist: every worker fails to start (measured: a hung demo). Workers use
+    # this interpreter instead, which is the locked environment either way.
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     import ray
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS") or None

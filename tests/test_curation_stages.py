@@ -119,7 +119,8 @@ def test_failure_is_data_and_other_sources_go_on(small_corpus, tmp_path):
     assert len(out) == 5
     assert by_source[str(no_sidecar)]["status"] == FAILED and by_source[str(no_sidecar)]["stage"] == "pose"
     assert "no pose sidecar" in by_source[str(no_sidecar)]["reason"]
-    assert "cannot open" in by_source[str(garbage)]["reason"] and str(garbage) in by_source[str(garbage)]["reason"]
+    garbage_reason = by_source[str(garbage)]["reason"]
+    assert "not a video container" in garbage_reason and str(garbage) in garbage_reason
     assert "empty file" in by_source[str(empty)]["reason"]
     assert "cannot read" in by_source[str(missing)]["reason"]
     assert by_source[str(small_corpus[2]["video"])]["status"] == OK

@@ -82,7 +82,9 @@ class DecodeStage:
                                           min_shot_frames=clips.min_shot_frames,
                                           detect_short_side=clips.detect_short_side):
                 start, end = frames[0].index, frames[-1].index + 1
-                source_frames = np.array([round(f.source_time_s * (info.average_fps or fps)) for f in frames])
+                # Decode-order indices, not time x average rate: under a variable frame rate the two differ, and
+                # per-frame sidecars (pose) are indexed by the source's frames.
+                source_frames = np.array([f.source_index for f in frames])
                 yield {
                     "key": clip_key(source_id, count), "source": source, "source_id": source_id,
                     "source_sha256": sha256, "clip_index": count, "status": OK,

@@ -1,0 +1,202 @@
+"""A corpus of bad and odd inputs through `backdrop curate`: every file ends as manifest rows with a clear reason
+naming it (or, for the odd but valid ones, correct clips), and the good videos' samples are those of a run alone."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from jobhelpers import shard_contents
+
+from curation.synthetic.clip import SynthConfig
+from curation.synthetic.corpus import read_ground_truth, write_corpus
+from curation.tario import iter_tar
+from curation.video_io import read_frames, write_mp4
+from jobs.cli import cli
+
+#: A small max_source_side stands in for 8K: the "huge" video only needs to pass it, not to be 8K.
+BAD_CONFIG = {"clips": {"frames": 24, "short_side": 128, "fps": 24.0, "max_source_side": 200},
+              "quality": {"pyiqa": []}}
+GOOD_NAME = "good vidéo 名前 #1.mp4"  # spaces, non-ASCII, a '#'
+
+
+def _rotate_display(path: Path) -> None:
+    """Set the track header's display matrix to a 90-degree clockwise rotation (what phones write)."""
+    data = bytearray(path.read_bytes())
+    identity = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
+    quarter = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
+    at = data.find(identity, data.find(b"tkhd"))
+    assert at > 0
+    data[at:at + 36] = quarter
+    path.write_bytes(bytes(data))
+
+
+def read_mp4_bytes(data: bytes) -> np.ndarray:
+    with av.open(io.BytesIO(data)) as clip:
+        return np.stack([f.to_ndarray(format="rgb24") for f in clip.decode(video=0)])
+
+
+def _write_vfr(path: Path, frames: np.ndarray, times_s: list[float]) -> None:
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        for rgb, t in zip(frames, times_s, strict=True):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def _write_audio_only(path: Path) -> None:
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=16000)
+        samples = (0.1 * np.sin(np.linspace(0, 400, 16000))).astype(np.float32)[None]
+        for start in range(0, 16000, 1024):
+            frame = av.AudioFrame.from_ndarray(samples[:, start:start + 1024].copy(), format="fltp", layout="mono")
+            frame.sample_rate = 16000
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+@pytest.fixture(scope="module")
+def bad_corpus(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("bad-corpus")
+    odd = tmp_path_factory.mktemp("odd-synth")
+    # Portrait clips of 48 frames: the source of the rotated and the variable-rate videos (with their keypoints).
+    written = write_corpus(2, odd, seed=5, config=SynthConfig(width=96, height=128, frames=48, fps=24.0,
+                                                              grid_step=8), workers=2)
+    corpus = root / "corpus"
+    corpus.mkdir()
+    good = sorted(tiny_corpus.glob("*.mp4"))[:2]
+    shutil.copy(good[0], corpus / "good.mp4")
+    shutil.copy(good[0].with_suffix(".gt.npz"), corpus / "good.gt.npz")
+    shutil.copy(good[1], corpus / GOOD_NAME)
+    shutil.copy(good[1].with_suffix(".gt.npz"), corpus / GOOD_NAME.replace(".mp4", ".gt.npz"))
+    (corpus / "empty.mp4").write_bytes(b"")
+    whole = good[0].read_bytes()
+    (corpus / "truncated.mp4").write_bytes(whole[: len(whole) // 2])
+    (corpus / "notes.mp4").write_text("these are meeting notes, not a video\n" * 20)
+    _write_audio_only(corpus / "audio only.mp4")
+    write_mp4(corpus / "one frame.mp4", [read_frames(good[0])[0]], fps=24)
+    write_mp4(corpus / "huge.mp4", [np.zeros((208, 256, 3), np.uint8)] * 4, fps=24, crf=51)
+    # Rotated: coded landscape (128x96), displayed portrait (96x128) after a 90-degree clockwise turn.
+    portrait = read_frames(Path(written[0].video))
+    shutil.copy(written[0].video, root / "portrait.mp4")
+    write_mp4(corpus / "rotated.mp4", [np.ascontiguousarray(np.rot90(f, k=1)) for f in portrait], fps=24)
+    _rotate_display(corpus / "rotated.mp4")
+    keypoints = read_ground_truth(Path(written[0].video).with_suffix(".gt.npz"))["keypoints"]
+    np.save(corpus / "rotated.pose.npy", keypoints, allow_pickle=False)
+    # Variable rate: 20 frames at 30 fps, then 20 at 15 fps (2.0 s: 48 frames at the 24 fps output).
+    times = [i / 30 for i in range(20)] + [20 / 30 + i / 15 for i in range(20)]
+    _write_vfr(corpus / "vfr.mp4", read_frames(Path(written[1].video))[:40], times)
+    keypoints = read_ground_truth(Path(written[1].video).with_suffix(".gt.npz"))["keypoints"]
+    np.save(corpus / "vfr.pose.npy", keypoints[:40], allow_pickle=False)
+    (root / "config.yaml").write_text(yaml.safe_dump(BAD_CONFIG))
+    return root
+
+
+def _curate(sources: list[Path], out: Path, config: Path, engine: str = "sequential") -> str:
+    arguments = ["curate", *map(str, sources), "--out", str(out), "--config", str(config), "--engine", engine,
+                 "--test-fraction", "0", "--shard-mb", "1"]
+    if engine == "ray":
+        arguments += ["--num-cpus", "2", "--object-store-mb", "100"]
+    result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+#: file name -> words its failed row's reason must hold (besides the file's path).
+EXPECTED_FAILURES = {
+    "empty.mp4": "empty file (0 bytes)",
+    "truncated.mp4": "an MP4/MOV file that cannot be opened, probably truncated or corrupt",
+    "notes.mp4": "not a video container (Invalid data found",
+    "audio only.mp4": "no video stream",
+    "one frame.mp4": "no clip of 24 frames",
+    "huge.mp4": "resolution 256x208 exceeds clips.max_source_side=200",
+}
+
+
+def _check_manifest(out: Path, corpus: Path) -> pd.DataFrame:
+    manifest = pd.read_parquet(out / "manifest.parquet")
+    assert manifest["key"].is_unique
+    by_name = {name: manifest[manifest["source"] == str(corpus / name)] for name in
+               [*EXPECTED_FAILURES, "good.mp4", GOOD_NAME, "rotated.mp4", "vfr.mp4"]}
+    for name, words in EXPECTED_FAILURES.items():
+        rows = by_name[name]
+        assert len(rows) == 1, (name, manifest[["source", "status", "reason"]])
+        row = rows.iloc[0]
+        assert row.status == "failed" and row.stage == "decode", (name, row.reason)
+        assert str(corpus / name) in row.reason and words in row.reason, (name, row.reason)
+    for name in ("good.mp4", GOOD_NAME, "rotated.mp4", "vfr.mp4"):
+        rows = by_name[name]
+        assert len(rows) >= 1 and (rows["status"] != "failed").all(), (name, rows[["status", "stage", "reason"]])
+    assert len(by_name["vfr.mp4"]) == 2  # 2.0 s at a constant 24 fps: two clips of 24 frames
+    return manifest
+
+
+def _samples(out: Path) -> dict[str, dict[str, bytes]]:
+    samples: dict[str, dict[str, bytes]] = {}
+    for shard in sorted((out / "shards").glob("*.tar")):
+        for name, data in iter_tar(shard):
+            key, member = name.split(".", 1)
+            samples.setdefault(key, {})[member] = data
+    return samples
+
+
+@pytest.mark.slow
+def test_bad_inputs_end_as_reasons_and_spare_the_good(bad_corpus: Path, tmp_path: Path) -> None:
+    corpus, config = bad_corpus / "corpus", bad_corpus / "config.yaml"
+    out = tmp_path / "all"
+    output = _curate([corpus], out, config)
+    manifest = _check_manifest(out, corpus)
+    assert "empty file (0 bytes)" in " ".join(output.split())  # the summary table shows the reasons
+    samples = _samples(out)
+    # Rotated: clips at the display size (portrait 96x128, short side resized to 128); variable rate: constant
+    # 24 fps, frames evenly spaced.
+    for name, (width, height) in (("rotated.mp4", (128, 172)), ("vfr.mp4", (128, 172))):
+        for key in manifest.loc[manifest["source"] == str(corpus / name), "key"]:
+            meta = json.loads(samples[key]["json"])
+            assert (meta["width"], meta["height"]) == (width, height) and meta["fps"] == 24.0, (name, meta)
+            with av.open(io.BytesIO(samples[key]["mp4"])) as clip:
+                stream = clip.streams.video[0]
+                pts = [frame.pts for frame in clip.decode(stream)]
+                assert len(pts) == 24 and len(set(np.diff(pts))) == 1, (name, pts)
+                assert stream.average_rate == 24
+    rotated = manifest.loc[manifest["source"] == str(corpus / "rotated.mp4"), "key"].iloc[0]
+    shown = read_mp4_bytes(samples[rotated]["mp4"])[0].astype(float)
+    upright = cv2.resize(read_frames(bad_corpus / "portrait.mp4")[0], (128, 172), interpolation=cv2.INTER_AREA)
+    assert np.abs(shown - upright).mean() < 8  # turned the right way, not mirrored or upside down
+    # The good videos' samples are byte for byte those of a run of them alone.
+    alone = tmp_path / "alone"
+    _curate([corpus / "good.mp4", corpus / GOOD_NAME], alone, config)
+    alone_samples = _samples(alone)
+    assert alone_samples and all(samples[key] == members for key, members in alone_samples.items())
+    assert set(shard_contents(alone)) <= set(shard_contents(out))
+
+
+@pytest.mark.slow
+def test_bad_inputs_on_ray(bad_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("ray")
+    import ray
+
+    corpus = bad_corpus / "corpus"
+    out = tmp_path / "ray"
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        _curate([corpus], out, bad_corpus / "config.yaml", engine="ray")
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+    _check_manifest(out, corpus)
