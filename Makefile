@@ -5,6 +5,8 @@ UV_VERSION := 0.13.8
 UV := .tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
+# Ray workers start with this interpreter, not through `uv run` from a copied folder (where .tools/bin/uv is absent).
+export RAY_ENABLE_UV_RUN_RUNTIME_ENV := 0
 
 DEMO_OUT ?= out/demo
 

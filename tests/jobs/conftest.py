@@ -14,6 +14,9 @@ from curation.sources import resolve_sources
 from curation.synthetic.corpus import write_corpus
 
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+# Under `uv run` (make test, CI) Ray would start its workers through a relative `uv run` from a copied working
+# directory where that path does not exist, and every worker would fail to start; it reads this before `import ray`.
+os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
 
 
 @pytest.fixture(scope="session")
