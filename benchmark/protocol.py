@@ -12,12 +12,12 @@ was actually used, so two runs with different weights files never share a view e
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
+
+from curation.record import file_sha256 as sha256_file  # one hashing routine for every file
 
 __all__ = [
     "BACKGROUND_METRICS",
@@ -237,10 +237,3 @@ def require_same_view(found: str, expected: str, *, what: str) -> None:
     )
 
 
-def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks (weights files run to gigabytes)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

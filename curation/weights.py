@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from curation.record import file_sha256
+
 LOCK_NAME = "weights.lock.json"
 _PYIQA = "https://huggingface.co/chaofengc/IQA-PyTorch-Weights/resolve/main/"
 _DWPOSE = "https://huggingface.co/yzd-v/DWPose/resolve/main/"
@@ -121,14 +123,6 @@ def select(names: Iterable[str]) -> list[WeightFile]:
     return list(chosen.values())
 
 
-def sha256_of(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class Lock:
     """The lock file: sha256 computed at a file's first download, for files whose publisher gives none."""
 
@@ -160,7 +154,7 @@ def expected_hash(weight: WeightFile, lock: Lock) -> tuple[str | None, str | Non
 
 def verify(weight: WeightFile, path: Path, lock: Lock, sha256: str | None = None) -> str | None:
     """None when the file agrees with every known hash, else the reason it does not."""
-    sha256 = sha256 or sha256_of(path)
+    sha256 = sha256 or file_sha256(path)
     full, origin = expected_hash(weight, lock)
     if full and sha256 != full:
         return f"sha256 {sha256} differs from the {origin}'s {full}"
@@ -186,7 +180,7 @@ def download(weight: WeightFile, weights_dir: str | os.PathLike | None = None, *
         problem = verify(weight, target, lock)
         if problem is None:
             if expected_hash(weight, lock)[0] is None:
-                lock.record(weight, sha256_of(target), target.stat().st_size)
+                lock.record(weight, file_sha256(target), target.stat().st_size)
             return target
         raise WeightsError(f"{target} exists but {problem}; remove it to download again")
     url = url or weight.url
