@@ -108,6 +108,17 @@ def weights_path(filename: str, weights_dir: str | os.PathLike | None = None) ->
     return Path(weights_dir or default_weights_dir()).expanduser() / filename
 
 
+def resolve_checkpoint(checkpoint: str | None, registry_name: str, weights_dir: str | os.PathLike | None,
+                       setting: str) -> Path:
+    """A learned backend's checkpoint: `checkpoint` when given, else the registry file in the weights directory.
+    A missing file raises FileNotFoundError saying how to get it (`setting` names the config key that overrides)."""
+    path = Path(checkpoint).expanduser() if checkpoint else weights_path(REGISTRY[registry_name].filename, weights_dir)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} not found: run `backdrop weights download {registry_name}` "
+                                f"(or set {setting})")
+    return path
+
+
 def select(names: Iterable[str]) -> list[WeightFile]:
     """Registry entries by name or group; "all" selects everything. Unknown names raise ValueError."""
     chosen: dict[str, WeightFile] = {}

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from curation.tracks import Tracks, grid_queries
-from curation.weights import REGISTRY, weights_path
+from curation.weights import resolve_checkpoint
 
 UPSTREAM = "facebookresearch/co-tracker"
 HOW_TO_GET = (f"CoTracker is not on the package registry. Clone https://github.com/{UPSTREAM} (CC-BY-NC-4.0) and set "
@@ -87,11 +87,11 @@ def load_predictor(settings: CoTrackerSettings) -> Any:
     # source="local" on the resolved directory: torch.hub neither validates nor fetches anything.
     predictor = torch.hub.load(os.fspath(directory), entry, source="local", pretrained=False)
     if settings.checkpoint != "random":
-        path = (Path(settings.checkpoint).expanduser() if settings.checkpoint else
-                weights_path(REGISTRY[f"cotracker3-{settings.mode}"].filename, settings.weights_dir))
-        if not path.is_file():
-            raise CoTrackerUnavailable(f"CoTracker3 checkpoint {path} not found: run `backdrop weights download "
-                                       f"cotracker3-{settings.mode}` (or set cotracker.checkpoint)")
+        try:
+            path = resolve_checkpoint(settings.checkpoint, f"cotracker3-{settings.mode}", settings.weights_dir,
+                                      "cotracker.checkpoint")
+        except FileNotFoundError as error:
+            raise CoTrackerUnavailable(f"CoTracker3 {error}") from None
         predictor.model.load_state_dict(load_state_dict_file(path), strict=True)
     device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     return predictor.to(device).eval()

@@ -17,14 +17,13 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import cv2
 import numpy as np
 
-from curation.weights import REGISTRY, weights_path
+from curation.weights import resolve_checkpoint
 
 CONFIGS = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}
 # SAM2's image normalisation (ImageNet mean and std on [0, 1] values).
@@ -59,12 +58,8 @@ def build_predictor(settings: Sam2Settings) -> Any:
     config = settings.config or f"configs/sam2.1/sam2.1_hiera_{CONFIGS[settings.model_size]}.yaml"
     checkpoint = None
     if settings.checkpoint != "random":
-        path = (Path(settings.checkpoint).expanduser() if settings.checkpoint else
-                weights_path(REGISTRY[f"sam2.1-{settings.model_size}"].filename, settings.weights_dir))
-        if not path.is_file():
-            raise FileNotFoundError(f"SAM2 checkpoint {path} not found: run `backdrop weights download "
-                                    f"sam2.1-{settings.model_size}` (or set sam2.checkpoint)")
-        checkpoint = os.fspath(path)
+        checkpoint = os.fspath(resolve_checkpoint(settings.checkpoint, f"sam2.1-{settings.model_size}",
+                                                  settings.weights_dir, "sam2.checkpoint"))
     overrides = [] if settings.image_size is None else [f"++model.image_size={settings.image_size}"]
     device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     return build_sam2_video_predictor(config, checkpoint, device=device, hydra_overrides_extra=overrides)

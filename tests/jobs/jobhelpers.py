@@ -29,3 +29,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def shard_samples(out: Path) -> dict[str, dict[str, bytes]]:
+    """KEY -> {MEMBER: bytes} over every shard of a job's output."""
+    samples: dict[str, dict[str, bytes]] = {}
+    for shard in sorted((out / "shards").glob("*.tar")):
+        for name, data in iter_tar(shard):
+            key, member = name.split(".", 1)
+            samples.setdefault(key, {})[member] = data
+    return samples

@@ -17,11 +17,10 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from jobhelpers import shard_contents
+from jobhelpers import shard_contents, shard_samples
 
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.tario import iter_tar
 from curation.video_io import read_frames, write_mp4
 from jobs.cli import cli
 
@@ -146,14 +145,6 @@ def _check_manifest(out: Path, corpus: Path) -> pd.DataFrame:
     return manifest
 
 
-def _samples(out: Path) -> dict[str, dict[str, bytes]]:
-    samples: dict[str, dict[str, bytes]] = {}
-    for shard in sorted((out / "shards").glob("*.tar")):
-        for name, data in iter_tar(shard):
-            key, member = name.split(".", 1)
-            samples.setdefault(key, {})[member] = data
-    return samples
-
 
 @pytest.mark.slow
 def test_bad_inputs_end_as_reasons_and_spare_the_good(bad_corpus: Path, tmp_path: Path) -> None:
@@ -162,7 +153,7 @@ def test_bad_inputs_end_as_reasons_and_spare_the_good(bad_corpus: Path, tmp_path
     output = _curate([corpus], out, config)
     manifest = _check_manifest(out, corpus)
     assert "empty file (0 bytes)" in " ".join(output.split())  # the summary table shows the reasons
-    samples = _samples(out)
+    samples = shard_samples(out)
     # Rotated: clips at the display size (portrait 96x128, short side resized to 128); variable rate: constant
     # 24 fps, frames evenly spaced.
     for name, (width, height) in (("rotated.mp4", (128, 172)), ("vfr.mp4", (128, 172))):
@@ -181,7 +172,7 @@ def test_bad_inputs_end_as_reasons_and_spare_the_good(bad_corpus: Path, tmp_path
     # The good videos' samples are byte for byte those of a run of them alone.
     alone = tmp_path / "alone"
     _curate([corpus / "good.mp4", corpus / GOOD_NAME], alone, config)
-    alone_samples = _samples(alone)
+    alone_samples = shard_samples(alone)
     assert alone_samples and all(samples[key] == members for key, members in alone_samples.items())
     assert set(shard_contents(alone)) <= set(shard_contents(out))
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
+from jobhelpers import shard_samples
 
 from curation.members import SchemaError, decode_members
 from curation.shard_reader import decode_sample, shard_dataset, shard_urls, warn_and_skip
@@ -22,17 +23,8 @@ from curation.video_io import read_frames
 from jobs.cli import cli
 
 
-def _raw_samples(out: Path) -> dict[str, dict[str, bytes]]:
-    samples: dict[str, dict[str, bytes]] = {}
-    for shard in sorted((out / "shards").glob("*.tar")):
-        for name, data in iter_tar(shard):
-            key, member = name.split(".", 1)
-            samples.setdefault(key, {})[member] = data
-    return samples
-
-
 def test_every_sample_reads_back_as_its_members(reference_run: Path, tmp_path: Path) -> None:
-    raw = _raw_samples(reference_run)
+    raw = shard_samples(reference_run)
     manifest = pd.read_parquet(reference_run / "manifest.parquet")
     read = {s["__key__"]: s for split in ("train", "test") for s in shard_dataset(reference_run, split)}
     assert set(read) == set(raw) == set(manifest.loc[manifest["status"] == "ok", "key"])
