@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.config import CurationConfig
-from curation.ledger import Ledger
+from curation.ledger import Ledger, job_lock
 from curation.packing import PackResult, pack
 from curation.record import FAILED, REJECTED
 from curation.results import END, clip_result, end_marker, unit_of
@@ -115,10 +115,19 @@ def reason_group(row: dict[str, Any]) -> tuple[str, str, str]:
 
 def run_job(sources: Sequence[str], out: str | os.PathLike, engine: Engine, options: JobOptions | None = None, *,
             on_source: Callable[[str, int], None] | None = None) -> JobSummary:
-    """Run (or resume) the job over resolved source paths; `on_source(path, clips)` after each commit."""
+    """Run (or resume) the job over resolved source paths; `on_source(path, clips)` after each commit.
+
+    Raises `JobLockedError` when another job is writing `out`.
+    """
     options = options or JobOptions()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    with job_lock(out):
+        return _run_locked(sources, out, engine, options, on_source)
+
+
+def _run_locked(sources: Sequence[str], out: Path, engine: Engine, options: JobOptions,
+                on_source: Callable[[str, int], None] | None) -> JobSummary:
     ledger = Ledger(out)
     summary = JobSummary(sources=len(sources))
     units: dict[str, str] = {}

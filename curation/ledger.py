@@ -5,13 +5,19 @@ records) and the members of its kept clips, and is written under a temporary nam
 line `{path, size, mtime_ns, unit}` is appended to `OUT/work/ledger.jsonl`. A re-run skips a source whose path, size
 and modification time are in the ledger and whose unit exists. A crash between the rename and the ledger line only
 makes the source run again, and its unit is rewritten with the same bytes (clip processing is deterministic).
+
+One job at a time writes an output folder: `job_lock` holds `OUT/work/job.lock` (an OS file lock, released by the
+kernel however the holder ends) for the job's lifetime. A job killed mid-write leaves a hidden `.NAME.PID.partial`
+file; whoever next holds the lock knows no writer is left and removes them.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,47 @@ from typing import Any
 from curation.tario import atomic_write, iter_tar, split_member_name, write_tar
 
 ROWS_MEMBER = "rows.json"
+LOCK_NAME = "job.lock"
+
+
+class JobLockedError(RuntimeError):
+    """Another curation job holds the output folder."""
+
+
+def _stale_partials(out: Path) -> list[Path]:
+    """Temporary files of `atomic_write` in the folders a job writes (units, shards, the manifest's folder)."""
+    return [p for folder in (out / "work" / "units", out / "shards", out) if folder.is_dir()
+            for p in folder.glob(".*.partial")]
+
+
+@contextmanager
+def job_lock(out: str | os.PathLike) -> Iterator[list[Path]]:
+    """Hold the output folder for one job; yields the half-written files of a killed earlier job, now removed."""
+    out = Path(out)
+    root = out / "work"
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_NAME, "a+b") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise JobLockedError(f"{out}: another curation job is writing this folder (it holds {root / LOCK_NAME}); "
+                                 "wait for it to end or give another --out") from None
+        stale = _stale_partials(out)
+        for path in stale:
+            path.unlink(missing_ok=True)
+        _drop_cut_line(root / "ledger.jsonl")
+        yield stale
+
+
+def _drop_cut_line(path: Path) -> None:
+    """Cut a last ledger line that a crash left without its newline, so the next line starts on a line of its own."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with open(path, "r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+            os.fsync(handle.fileno())
 
 
 @dataclass(frozen=True)

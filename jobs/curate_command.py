@@ -11,6 +11,7 @@ from rich.table import Table
 
 from curation.config import load_config
 from curation.curate import JobOptions, JobSummary, run_job, sequential_engine
+from curation.ledger import JobLockedError
 from curation.record import FAILED, OK, REJECTED
 from curation.sources import SourceListError, resolve_sources
 
@@ -89,7 +90,10 @@ def curate_command(src: tuple[Path, ...], out: Path, config_path: Path | None, a
         load_config(config_path)
     except (SourceListError, ValueError) as error:
         raise click.UsageError(str(error)) from None
-    summary = curate(sources, out, config_path, address=address, engine_name=engine_name, num_cpus=num_cpus,
-                     object_store_mb=object_store_mb, options=JobOptions(test_fraction, shard_mb))
+    try:
+        summary = curate(sources, out, config_path, address=address, engine_name=engine_name, num_cpus=num_cpus,
+                         object_store_mb=object_store_mb, options=JobOptions(test_fraction, shard_mb))
+    except JobLockedError as error:
+        raise click.ClickException(str(error)) from None
     if summary.sources and summary.status[OK] == 0:
         raise SystemExit(1)

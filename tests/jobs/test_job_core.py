@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import tarfile
 from pathlib import Path
@@ -15,6 +16,7 @@ from jobhelpers import OPTIONS, TINY_CONFIG, shard_contents
 from curation.config import config_from_dict
 from curation.curate import run_job, sequential_engine
 from curation.decode import iter_resampled, probe_video
+from curation.ledger import JobLockedError, job_lock
 from curation.sources import resolve_sources
 from curation.split import split_of
 from curation.tario import TarMemberError, iter_tar
@@ -32,6 +34,38 @@ def test_resume_skips_finished_sources_and_repacks_the_same(tiny_corpus: Path, r
     assert shard_contents(out) == shard_contents(reference_run)
     for shard in (reference_run / "shards").glob("*"):
         assert (out / "shards" / shard.name).read_bytes() == shard.read_bytes()
+
+
+def test_resume_removes_what_a_killed_job_left_half_written(tiny_corpus: Path, reference_run: Path,
+                                                            tmp_path: Path) -> None:
+    sources = resolve_sources([tiny_corpus])
+    engine = sequential_engine(config_from_dict(TINY_CONFIG))
+    out = tmp_path / "out"
+    run_job(sources[:2], out, engine, OPTIONS)
+    # what a SIGKILL inside atomic_write leaves: hidden temporaries whose writer is gone
+    left = [out / "work" / "units" / ".0123456789abcdef.tar.4242.partial",
+            out / "shards" / ".train-000000.tar.4242.partial", out / ".manifest.parquet.4242.partial"]
+    for path in left:
+        path.write_bytes(b"half a tar")
+    ledger = out / "work" / "ledger.jsonl"
+    with open(ledger, "ab") as handle:
+        handle.write(b'{"path": "/cut/short", "si')  # a line the kill cut short
+    run_job(sources, out, engine, OPTIONS)
+    lines = ledger.read_text().splitlines()
+    assert len(lines) == len(sources) and all(json.loads(line)["unit"] for line in lines)
+    assert not [p for p in left if p.exists()]
+    assert not list(out.rglob("*.partial"))
+    assert shard_contents(out) == shard_contents(reference_run)
+
+
+def test_a_second_job_on_the_same_folder_is_refused(tiny_corpus: Path, tmp_path: Path) -> None:
+    sources = resolve_sources([tiny_corpus])
+    out = tmp_path / "out"
+    with job_lock(out):
+        with pytest.raises(JobLockedError, match="another curation job is writing"):
+            run_job(sources, out, sequential_engine(config_from_dict(TINY_CONFIG)), OPTIONS)
+    assert not (out / "shards").exists()
+    run_job(sources[:1], out, sequential_engine(config_from_dict(TINY_CONFIG)), OPTIONS)  # free once released
 
 
 def test_manifest_and_split_per_source(reference_run: Path) -> None:
