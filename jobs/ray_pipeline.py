@@ -1,10 +1,14 @@
 """The curation stages as a Ray Data pipeline: a thin wrapper, all logic stays in `curation`.
 
-Sources flow through `flat_map(decode)`, one `map` per clip stage (each with the stage's declared resources), and a
-final `map` that turns a record into its manifest row and shard members on the worker, so the frames never travel to
-the driver. Rows carry the record pickled in one binary column (`blob`): a record holds arrays of varying shapes
-and nested dicts that Arrow would otherwise try, and sometimes fail, to convert. Stages are plain tasks; each
-worker process builds a stage once (its `setup()` runs on the first record) and keeps it for later tasks.
+The stages are grouped into operators by `curation.stages.operators.plan_operators`: the source stage and the CPU
+stages after it run in one `flat_map` task per source, a GPU stage is a `map` of its own, and each operator asks for
+its stages' declared resources (`resources_for` the configuration). The last operator turns each record into its
+manifest row and shard members on the worker, so the frames never travel to the driver.
+
+Rows carry the record pickled in one binary column (`blob`): a record holds arrays of varying shapes and nested
+dicts that Arrow would otherwise try, and sometimes fail, to convert; the blobs are this job's own, written by its
+workers. Stages are plain tasks; each worker process builds a stage once (its `setup()` runs on the first record)
+and keeps it for later tasks.
 
 Fault tolerance comes from Ray: a task whose worker or node dies is retried (Ray's default, 3 retries), and lost
 blocks are rebuilt from lineage. Retried work may deliver a record twice; the driver's collector dedupes by key.
@@ -22,6 +26,7 @@ from curation.record import Record
 from curation.results import END, clip_result, end_marker, unit_of
 from curation.runner import CLIP_STAGES
 from curation.stages import DecodeStage
+from curation.stages.operators import plan_operators
 
 _STAGE_CLASSES = {cls.name: cls for cls in (DecodeStage, *CLIP_STAGES)}
 _STAGES: dict[tuple[str, bytes], Any] = {}  # per worker process: built once, reused by later tasks
@@ -41,29 +46,30 @@ def _row(key: str, payload: Any) -> dict[str, Any]:
     return {"key": key, "blob": pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
-def decode_source(row: dict[str, Any], config_blob: bytes) -> Iterator[dict[str, Any]]:
-    """One source in; its clip records, then its end marker, out."""
+def _through(record: Record, names: tuple[str, ...], config_blob: bytes, last: bool) -> dict[str, Any]:
+    for name in names:
+        record = _stage(name, config_blob)(record)
+    return _row(record["key"], clip_result(record) if last else record)
+
+
+def run_source(row: dict[str, Any], names: tuple[str, ...], config_blob: bytes, last: bool) -> Iterator[dict[str, Any]]:
+    """The first operator: one source in; each clip after the operator's clip stages, then the end marker, out.
+    The last operator's rows are finished results (manifest row and members), so frames stay on the worker."""
     source = row["source"]
     count, unit = 0, ""
     for record in _stage(DecodeStage.name, config_blob)(source):
         count += 1
         unit = unit_of(record["source"], record.get("source_id"))
-        yield _row(record["key"], record)
+        yield _through(record, names, config_blob, last)
     yield _row(f"{unit}.end", end_marker(source, unit, count))
 
 
-def apply_stage(row: dict[str, Any], name: str, config_blob: bytes) -> dict[str, Any]:
+def run_clip(row: dict[str, Any], names: tuple[str, ...], config_blob: bytes, last: bool) -> dict[str, Any]:
+    """A later operator: one clip record through its stages (an end marker passes as it is)."""
     record: Record = pickle.loads(row["blob"])
     if record.get("kind") == END:
         return row
-    return _row(row["key"], _stage(name, config_blob)(record))
-
-
-def finish(row: dict[str, Any]) -> dict[str, Any]:
-    record = pickle.loads(row["blob"])
-    if record.get("kind") == END:
-        return row
-    return _row(row["key"], clip_result(record))
+    return _through(record, names, config_blob, last)
 
 
 def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None) -> None:
@@ -87,7 +93,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_
         ray.init(address=address, **local, **quiet)
     else:
         store = None if object_store_mb is None else int(object_store_mb * 2**20)
-        ray.init(num_cpus=num_cpus, object_store_memory=store, include_dashboard=False,
+        ray.init(address="local", num_cpus=num_cpus, object_store_memory=store, include_dashboard=False,
                  _node_ip_address="127.0.0.1", **quiet)
 
 
@@ -102,13 +108,20 @@ def ray_engine(config: CurationConfig) -> Any:
         context.enable_operator_progress_bars = False
         context.issue_detectors_config.detectors = []  # its advice on memory per worker is noise on tiny stages
         blob = pickle.dumps(config)
+        operators = plan_operators(config, CLIP_STAGES)
+        # Ray Data reserves a share of the cluster for each operator so that no stage of a multi-operator pipeline
+        # starves; with a single operator the reservation only holds CPUs back (seen on a 2-CPU local cluster: one
+        # task at a time).
+        context.op_resource_reservation_enabled = len(operators) > 1
         ds = ray.data.from_items([{"source": s} for s in sources], override_num_blocks=len(sources))
-        ds = ds.flat_map(decode_source, fn_kwargs={"config_blob": blob},
-                         **DecodeStage.resources.as_ray_options())
-        for stage in CLIP_STAGES:
-            ds = ds.map(apply_stage, fn_kwargs={"name": stage.name, "config_blob": blob},
-                        **stage.resources.as_ray_options())
-        ds = ds.map(finish, num_cpus=0.25)
+        for index, operator in enumerate(operators):
+            arguments = {"names": operator.stages[1:] if index == 0 else operator.stages, "config_blob": blob,
+                         "last": index == len(operators) - 1}
+            options = operator.resources.as_ray_options()
+            if index == 0:
+                ds = ds.flat_map(run_source, fn_kwargs=arguments, **options)
+            else:
+                ds = ds.map(run_clip, fn_kwargs=arguments, **options)
         for row in ds.iter_rows():
             yield pickle.loads(row["blob"])
 
