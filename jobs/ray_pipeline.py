@@ -16,6 +16,7 @@ blocks are rebuilt from lineage. Retried work may deliver a record twice; the dr
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 from collections.abc import Iterator
@@ -107,6 +108,10 @@ def ray_engine(config: CurationConfig) -> Any:
         context.enable_progress_bars = False  # the job shows its own progress
         context.enable_operator_progress_bars = False
         context.issue_detectors_config.detectors = []  # its advice on memory per worker is noise on tiny stages
+        # The job prints its own start, progress and summary; Ray Data's lines about the same would only interleave.
+        context.print_on_execution_start = False
+        logging.getLogger("ray.data._internal.execution.streaming_executor").setLevel(logging.WARNING)
+        logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled": by us
         blob = pickle.dumps(config)
         operators = plan_operators(config, CLIP_STAGES)
         # Ray Data reserves a share of the cluster for each operator so that no stage of a multi-operator pipeline
