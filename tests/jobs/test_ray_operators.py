@@ -22,7 +22,7 @@ def test_stages_split_over_operators(tiny_corpus: Path, reference_run: Path, tmp
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import jobs.ray_pipeline as pipeline
 
-    # what a GPU pose and tracker would give (decode | pose | foreground, tracks | the rest), on CPU resources here
+    # several hops between operators, as GPU stages make them (decode | pose | foreground+tracks | the rest), on CPUs
     split = [Operator(("decode",), Resources(1.0, 0.0, 1.5)), Operator(("pose",), Resources(0.5, 0.0, 0.5)),
              Operator(("foreground", "tracks"), Resources(1.0, 0.0, 1.0)),
              Operator(("camera", "quality", "filter", "encode"), Resources(1.0, 0.0, 1.0))]
