@@ -75,8 +75,9 @@ def _dilate(masks: np.ndarray, radius: int) -> np.ndarray:
     return np.stack([cv2.dilate(m.astype(np.uint8), kernel) for m in masks]).astype(bool)
 
 
-def _camera_differences(predicted: np.ndarray, reference: np.ndarray,
-                        size: tuple[int, int]) -> tuple[float, float, float]:
+def _camera_differences(
+    predicted: np.ndarray, reference: np.ndarray, size: tuple[int, int]
+) -> tuple[float, float, float]:
     """Mean over frames t >= 1 of the translation (px), rotation (deg) and scale (%) differences."""
     p, r = cm.decompose_homographies(predicted, size), cm.decompose_homographies(reference, size)
     translation = np.hypot(p.tx - r.tx, p.ty - r.ty)[1:]
@@ -85,8 +86,9 @@ def _camera_differences(predicted: np.ndarray, reference: np.ndarray,
     return float(translation.mean()), float(rotation.mean()), float(scale.mean())
 
 
-def analyse_background(video: np.ndarray, truth: BackgroundTruth, config: SuiteConfig | None = None, *,
-                       name: str = "generated video") -> VideoBackground:
+def analyse_background(
+    video: np.ndarray, truth: BackgroundTruth, config: SuiteConfig | None = None, *, name: str = "generated video"
+) -> VideoBackground:
     """The suite's measures for `video` (uint8 RGB [T, H, W, 3], same frames and size as `truth`).
 
     `name` identifies the video in errors. A video of fewer than two frames, or a ground truth without any valid

@@ -159,8 +159,12 @@ class EpipolarError(BackgroundMetric):
     def extra(self) -> dict[str, Any]:
         fraction = self.fallback_frames / self.frames if self.frames else None
         route = "sampson" if not self.fallback_frames else "homography transfer" if fraction == 1 else "mixed"
-        return {"epipolar_frames": self.frames, "epipolar_fallback_frames": self.fallback_frames,
-                "epipolar_fallback_fraction": fraction, "epipolar_route": route}
+        return {
+            "epipolar_frames": self.frames,
+            "epipolar_fallback_frames": self.fallback_frames,
+            "epipolar_fallback_fraction": fraction,
+            "epipolar_route": route,
+        }
 
 
 class DynamicsRatio(BackgroundMetric):
@@ -190,16 +194,25 @@ class DynamicsRatio(BackgroundMetric):
 
 METRIC_CLASSES: dict[str, type[BackgroundMetric]] = {
     cls.name: cls
-    for cls in (TrackError, CameraError, CameraTranslationError, CameraRotationError, CameraScaleError,
-                CameraLabelAgreement, EpipolarError, DynamicsRatio)
+    for cls in (
+        TrackError,
+        CameraError,
+        CameraTranslationError,
+        CameraRotationError,
+        CameraScaleError,
+        CameraLabelAgreement,
+        EpipolarError,
+        DynamicsRatio,
+    )
 }
 
 
 class BackgroundSuite:
     """The suite's metrics fed from one analysis per video; `update()` resizes to the protocol's resolution."""
 
-    def __init__(self, protocol: Protocol, metrics: Sequence[str] = BACKGROUND_METRICS,
-                 config: SuiteConfig | None = None) -> None:
+    def __init__(
+        self, protocol: Protocol, metrics: Sequence[str] = BACKGROUND_METRICS, config: SuiteConfig | None = None
+    ) -> None:
         unknown = [m for m in metrics if m not in METRIC_CLASSES]
         if unknown or not metrics:
             raise ValueError(f"unknown or no background metrics {unknown}; choose from {', '.join(METRIC_CLASSES)}")
@@ -207,8 +220,9 @@ class BackgroundSuite:
         self.config = config or SuiteConfig()
         self.metrics = [METRIC_CLASSES[m](protocol, self.config) for m in metrics]
 
-    def update(self, video: np.ndarray, truth: BackgroundTruth, *, key: str,
-               name: str | None = None) -> VideoBackground:
+    def update(
+        self, video: np.ndarray, truth: BackgroundTruth, *, key: str, name: str | None = None
+    ) -> VideoBackground:
         """Analyse one generated video against its ground truth and add it to every metric."""
         size = self.protocol.pixel_resolution
         if size is not None:
@@ -248,9 +262,14 @@ class BackgroundSuite:
         ]
 
 
-def background_suite(videos: Iterable[np.ndarray], truths: Iterable[BackgroundTruth], *,
-                     keys: Iterable[str] | None = None, protocol: Protocol | None = None,
-                     config: SuiteConfig | None = None) -> dict[str, float]:
+def background_suite(
+    videos: Iterable[np.ndarray],
+    truths: Iterable[BackgroundTruth],
+    *,
+    keys: Iterable[str] | None = None,
+    protocol: Protocol | None = None,
+    config: SuiteConfig | None = None,
+) -> dict[str, float]:
     """The suite's values for generated `videos` against `truths` (paired in order) in one call."""
     suite = BackgroundSuite(protocol or get_protocol("bd16"), config=config)
     videos, truths = list(videos), list(truths)

@@ -59,22 +59,32 @@ class BackgroundTruth:
         sx, sy = width / self.size[0], height / self.size[1]
         scale = np.diag([sx, sy, 1.0])
         homographies = scale @ self.homographies @ np.linalg.inv(scale)
-        masks = np.stack([cv2.resize(m.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
-                          for m in self.fgmask]).astype(bool)
-        return BackgroundTruth(self.tracks * [sx, sy], self.visible, homographies / homographies[:, 2:3, 2:3],
-                               masks, f"{self.source} (resized to {width}x{height})")
+        masks = np.stack(
+            [cv2.resize(m.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) for m in self.fgmask]
+        ).astype(bool)
+        return BackgroundTruth(
+            self.tracks * [sx, sy],
+            self.visible,
+            homographies / homographies[:, 2:3, 2:3],
+            masks,
+            f"{self.source} (resized to {width}x{height})",
+        )
 
     def check_video(self, video: np.ndarray, name: str) -> None:
         """Refuse a video whose frame count or size differs from this ground truth's, naming both."""
         if video.ndim != 4 or video.shape[3] != 3 or video.dtype != np.uint8:
             raise ValueError(f"{name}: expected uint8 RGB frames [T, H, W, 3], got {video.dtype} {video.shape}")
         if video.shape[0] != self.frames:
-            raise ValueError(f"{name} has {video.shape[0]} frames but its ground truth {self.source} has "
-                             f"{self.frames}; the background suite compares frame by frame")
+            raise ValueError(
+                f"{name} has {video.shape[0]} frames but its ground truth {self.source} has "
+                f"{self.frames}; the background suite compares frame by frame"
+            )
         if (video.shape[2], video.shape[1]) != self.size:
-            raise ValueError(f"{name} is {video.shape[2]}x{video.shape[1]} but its ground truth {self.source} is "
-                             f"{self.size[0]}x{self.size[1]}; use a protocol with a pixel_resolution to compare them "
-                             "resized")
+            raise ValueError(
+                f"{name} is {video.shape[2]}x{video.shape[1]} but its ground truth {self.source} is "
+                f"{self.size[0]}x{self.size[1]}; use a protocol with a pixel_resolution to compare them "
+                "resized"
+            )
 
 
 def ground_truth_path(reference_video: str | os.PathLike) -> Path:
@@ -93,11 +103,14 @@ def load_background_truth(path: str | os.PathLike, width: int) -> BackgroundTrut
     frames = gt["gt_tracks"].shape[0]
     packed = gt["fgmask"]
     if not 0 < width <= packed.shape[-1] * 8 or packed.shape[-1] != -(-width // 8):
-        raise ValueError(f"{path}: its mask is packed for width {packed.shape[-1] * 8 - 7}..{packed.shape[-1] * 8}, "
-                         f"the reference video is {width} wide")
+        raise ValueError(
+            f"{path}: its mask is packed for width {packed.shape[-1] * 8 - 7}..{packed.shape[-1] * 8}, "
+            f"the reference video is {width} wide"
+        )
     mask = unpack_mask(packed, width)
     homographies = gt["homography"].astype(np.float64)
     if homographies.shape != (frames, 3, 3):
         raise ValueError(f"{path}: homography must be [{frames}, 3, 3], got {homographies.shape}")
-    return BackgroundTruth(gt["gt_tracks"].astype(np.float64), gt["gt_visible"].astype(bool), homographies, mask,
-                           str(path))
+    return BackgroundTruth(
+        gt["gt_tracks"].astype(np.float64), gt["gt_visible"].astype(bool), homographies, mask, str(path)
+    )

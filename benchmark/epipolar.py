@@ -78,9 +78,14 @@ def _degenerate(x0: np.ndarray, xt: np.ndarray, config: EpipolarConfig) -> bool:
     return float(np.mean(residual <= config.degenerate_px)) >= config.degenerate_ratio
 
 
-def epipolar_errors(predicted: np.ndarray, truth_tracks: np.ndarray, truth_visible: np.ndarray,
-                    truth_homographies: np.ndarray, valid: np.ndarray,
-                    config: EpipolarConfig | None = None) -> EpipolarResult:
+def epipolar_errors(
+    predicted: np.ndarray,
+    truth_tracks: np.ndarray,
+    truth_visible: np.ndarray,
+    truth_homographies: np.ndarray,
+    valid: np.ndarray,
+    config: EpipolarConfig | None = None,
+) -> EpipolarResult:
     """Errors of the generated correspondences (truth_tracks[0], predicted[t]) over `valid` [T, N] points.
 
     `predicted` [T, N, 2] are the generated video's tracks of the ground truth's queries; `truth_tracks`,

@@ -235,5 +235,3 @@ def require_same_view(found: str, expected: str, *, what: str) -> None:
     raise ProtocolMismatchError(
         f"{what} was made under a different protocol; refusing to mix them ({'; '.join(diffs)})"
     )
-
-

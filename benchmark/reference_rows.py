@@ -79,16 +79,20 @@ def load_reference_clip(video: str | os.PathLike) -> ReferenceClip:
         raise FileNotFoundError(f"{video}: no {meta_path.name} beside it; reference rows are made from synthetic clips")
     meta = json.loads(meta_path.read_text())
     if meta.get("generator") != GENERATOR_VERSION:
-        raise ValueError(f"{meta_path}: made by {meta.get('generator')!r}, not {GENERATOR_VERSION!r}; reference rows "
-                         "are rendered from synthetic clip plans only")
+        raise ValueError(
+            f"{meta_path}: made by {meta.get('generator')!r}, not {GENERATOR_VERSION!r}; reference rows "
+            "are rendered from synthetic clip plans only"
+        )
     clip = SyntheticClip(plan_clip(int(meta["seed"]), int(meta["index"])), SynthConfig(**meta["config"]))
     truth = read_ground_truth(ground_truth_path(video))
     # The plan must still render what was written (same generator code): compare the exact camera it implies.
     if truth["homography"].shape != clip.homographies.shape or not np.allclose(
         truth["homography"], clip.homographies, rtol=1e-5, atol=1e-4
     ):
-        raise ValueError(f"{video}: its plan no longer renders the stored ground truth (camera differs); regenerate "
-                         "the corpus with this version of backdrop")
+        raise ValueError(
+            f"{video}: its plan no longer renders the stored ground truth (camera differs); regenerate "
+            "the corpus with this version of backdrop"
+        )
     return ReferenceClip(video.stem, video, clip)
 
 
@@ -105,8 +109,13 @@ def shifted_background_frames(clip: SyntheticClip, shift_px: float) -> Iterator[
         yield clip.render_frame(t, extra_camera=extra).rgb
 
 
-def write_reference_rows(ref_dir: str | os.PathLike, out_dir: str | os.PathLike, *, shift_px: float = 32.0,
-                         on_clip: Callable[[str], None] | None = None) -> dict[str, Path]:
+def write_reference_rows(
+    ref_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    shift_px: float = 32.0,
+    on_clip: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
     """Write OUT/ROW/NAME.mp4 for every clip in `ref_dir` and each row of `REFERENCE_ROWS`; returns row -> folder.
 
     Also writes OUT/reference_rows.json (what was injected). The altered rows are encoded like the corpus (H.264,
@@ -144,8 +153,13 @@ def write_reference_rows(ref_dir: str | os.PathLike, out_dir: str | os.PathLike,
     return folders
 
 
-def score_reference_rows(folders: dict[str, Path], ref_dir: str | os.PathLike, protocol: Protocol, *,
-                         log: Callable[[str], None] = lambda _: None) -> dict[str, list[dict[str, Any]]]:
+def score_reference_rows(
+    folders: dict[str, Path],
+    ref_dir: str | os.PathLike,
+    protocol: Protocol,
+    *,
+    log: Callable[[str], None] = lambda _: None,
+) -> dict[str, list[dict[str, Any]]]:
     """The background suite's result rows for each reference row's folder against `ref_dir`."""
     from benchmark.score import ScoreOptions, score  # the harness imports the suite; keep this module light
 

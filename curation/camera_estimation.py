@@ -52,8 +52,9 @@ def _project(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     return homog[:, :2] / homog[:, 2:3]
 
 
-def estimate_camera(positions: np.ndarray, mask: np.ndarray, size: tuple[int, int],
-                    config: CameraConfig | None = None) -> CameraEstimate:
+def estimate_camera(
+    positions: np.ndarray, mask: np.ndarray, size: tuple[int, int], config: CameraConfig | None = None
+) -> CameraEstimate:
     """Homographies taking frame-0 positions of the tracks to frame t, from the tracks kept in `mask` [T, N].
 
     `positions` is [T, N, 2] in pixels; `size` is (width, height).
@@ -74,8 +75,9 @@ def estimate_camera(positions: np.ndarray, mask: np.ndarray, size: tuple[int, in
         h = None
         if both.sum() >= config.min_points:
             src, dst = positions[0, both], positions[t, both]
-            h, inliers = cv2.findHomography(src, dst, _flag(config.method), config.reprojection_px,
-                                            maxIters=2000, confidence=0.999)
+            h, inliers = cv2.findHomography(
+                src, dst, _flag(config.method), config.reprojection_px, maxIters=2000, confidence=0.999
+            )
             if h is not None:
                 ratio[t] = float(inliers.mean())
         if h is None:
@@ -92,8 +94,9 @@ def estimate_camera(positions: np.ndarray, mask: np.ndarray, size: tuple[int, in
         label = cm.DYNAMIC
     else:
         label = cm.label_camera_motion(homographies, size)
-    return CameraEstimate(homographies.astype(np.float32), ratio, consistent, label,
-                          cm.camera_magnitude(homographies, size), failed)
+    return CameraEstimate(
+        homographies.astype(np.float32), ratio, consistent, label, cm.camera_magnitude(homographies, size), failed
+    )
 
 
 def corner_error(estimated: np.ndarray, truth: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -106,8 +109,9 @@ def corner_error(estimated: np.ndarray, truth: np.ndarray, size: tuple[int, int]
     return np.array(errors)
 
 
-def fundamental_matrix(positions: np.ndarray, visible: np.ndarray, i: int, j: int,
-                       threshold_px: float = 1.0) -> tuple[np.ndarray | None, np.ndarray]:
+def fundamental_matrix(
+    positions: np.ndarray, visible: np.ndarray, i: int, j: int, threshold_px: float = 1.0
+) -> tuple[np.ndarray | None, np.ndarray]:
     """The fundamental matrix F (x_j^T F x_i = 0) between frames i and j from the tracks visible in both, with
     MAGSAC; returns (F or None when it cannot be estimated, inlier mask over the tracks [N]).
 
@@ -121,8 +125,14 @@ def fundamental_matrix(positions: np.ndarray, visible: np.ndarray, i: int, j: in
     inliers = np.zeros(n, bool)
     if both.sum() < 8:
         return None, inliers
-    f, mask = cv2.findFundamentalMat(positions[i, both].astype(np.float64), positions[j, both].astype(np.float64),
-                                     cv2.USAC_MAGSAC, threshold_px, 0.999, 2000)
+    f, mask = cv2.findFundamentalMat(
+        positions[i, both].astype(np.float64),
+        positions[j, both].astype(np.float64),
+        cv2.USAC_MAGSAC,
+        threshold_px,
+        0.999,
+        2000,
+    )
     if f is None or f.shape != (3, 3):
         return None, inliers
     inliers[np.flatnonzero(both)] = mask.ravel().astype(bool)

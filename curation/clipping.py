@@ -53,9 +53,17 @@ def resized_frames(frames: Iterable[DecodedFrame], size: tuple[int, int]) -> Ite
         yield replace(frame, rgb=resize_frame(frame.rgb, size))
 
 
-def iter_shot_clips(frames: Iterable[DecodedFrame], fps: float, clip_frames: int, *, stride: int | None = None,
-                    max_per_shot: int | None = None, threshold: float = 3.0, min_shot_frames: int = 8,
-                    detect_short_side: int = 144) -> Iterator[list[DecodedFrame]]:
+def iter_shot_clips(
+    frames: Iterable[DecodedFrame],
+    fps: float,
+    clip_frames: int,
+    *,
+    stride: int | None = None,
+    max_per_shot: int | None = None,
+    threshold: float = 3.0,
+    min_shot_frames: int = 8,
+    detect_short_side: int = 144,
+) -> Iterator[list[DecodedFrame]]:
     """Clips of exactly `clip_frames` consecutive frames inside shots, `stride` apart from each shot's start."""
     if clip_frames < 2:
         raise ValueError(f"clip_frames must be at least 2, got {clip_frames}")
@@ -66,8 +74,9 @@ def iter_shot_clips(frames: Iterable[DecodedFrame], fps: float, clip_frames: int
         if frame.index != count:
             raise ValueError(f"frames must be numbered 0, 1, 2, ...; got {frame.index} after {count - 1}")
         count += 1
-        cuts = detector.process_frame(FrameTimecode(frame.index, fps=fps),
-                                      detection_frame(frame.rgb, detect_short_side))
+        cuts = detector.process_frame(
+            FrameTimecode(frame.index, fps=fps), detection_frame(frame.rgb, detect_short_side)
+        )
         planner.add(frame)
         for cut in sorted(c.frame_num for c in cuts):
             yield from planner.ready(cut - 1)  # clips that end before the cut are complete

@@ -117,8 +117,9 @@ class CurationConfig:
 
     def __post_init__(self) -> None:
         if self.foreground.backend not in FOREGROUND_BACKENDS:
-            raise ValueError(f"foreground.backend must be one of {list(FOREGROUND_BACKENDS)}, "
-                             f"got {self.foreground.backend!r}")
+            raise ValueError(
+                f"foreground.backend must be one of {list(FOREGROUND_BACKENDS)}, got {self.foreground.backend!r}"
+            )
         if self.tracks.backend not in TRACK_BACKENDS:
             raise ValueError(f"tracks.backend must be one of {list(TRACK_BACKENDS)}, got {self.tracks.backend!r}")
 

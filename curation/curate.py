@@ -113,8 +113,14 @@ def reason_group(row: dict[str, Any]) -> tuple[str, str, str]:
     return row["status"], row.get("stage") or "", reason
 
 
-def run_job(sources: Sequence[str], out: str | os.PathLike, engine: Engine, options: JobOptions | None = None, *,
-            on_source: Callable[[str, int], None] | None = None) -> JobSummary:
+def run_job(
+    sources: Sequence[str],
+    out: str | os.PathLike,
+    engine: Engine,
+    options: JobOptions | None = None,
+    *,
+    on_source: Callable[[str, int], None] | None = None,
+) -> JobSummary:
     """Run (or resume) the job over resolved source paths; `on_source(path, clips)` after each commit.
 
     Raises `JobLockedError` when another job is writing `out`.
@@ -126,8 +132,9 @@ def run_job(sources: Sequence[str], out: str | os.PathLike, engine: Engine, opti
         return _run_locked(sources, out, engine, options, on_source)
 
 
-def _run_locked(sources: Sequence[str], out: Path, engine: Engine, options: JobOptions,
-                on_source: Callable[[str, int], None] | None) -> JobSummary:
+def _run_locked(
+    sources: Sequence[str], out: Path, engine: Engine, options: JobOptions, on_source: Callable[[str, int], None] | None
+) -> JobSummary:
     ledger = Ledger(out)
     summary = JobSummary(sources=len(sources))
     units: dict[str, str] = {}
@@ -154,8 +161,9 @@ def _run_locked(sources: Sequence[str], out: Path, engine: Engine, options: JobO
     missing = [s for s in todo if s not in collector.committed]
     if missing:
         raise RuntimeError(f"the engine ended before {len(missing)} sources were complete: {missing[:5]}")
-    packed: PackResult = pack(out, units.values(), test_fraction=options.test_fraction,
-                              shard_bytes=int(options.shard_mb * 2**20))
+    packed: PackResult = pack(
+        out, units.values(), test_fraction=options.test_fraction, shard_bytes=int(options.shard_mb * 2**20)
+    )
     summary.shards, summary.samples = packed.shards, packed.samples
     for row in packed.rows:
         summary.status[row["status"]] += 1

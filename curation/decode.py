@@ -85,8 +85,13 @@ def rotate_frame(rgb: np.ndarray, clockwise_deg: int) -> np.ndarray:
 
 #: Leading bytes of the containers most often met, so an unopenable file can be told apart: a known container that
 #: does not open is damaged (typically cut short), anything else is not a video at all.
-_SIGNATURES = ((4, b"ftyp", "an MP4/MOV"), (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM"), (0, b"RIFF", "an AVI"),
-               (0, b"FLV", "an FLV"), (0, b"\x00\x00\x01\xba", "an MPEG-PS"))
+_SIGNATURES = (
+    (4, b"ftyp", "an MP4/MOV"),
+    (0, b"\x1a\x45\xdf\xa3", "a Matroska/WebM"),
+    (0, b"RIFF", "an AVI"),
+    (0, b"FLV", "an FLV"),
+    (0, b"\x00\x00\x01\xba", "an MPEG-PS"),
+)
 
 
 def _unopenable_reason(path: str | os.PathLike, error: av.FFmpegError) -> str:
@@ -94,7 +99,7 @@ def _unopenable_reason(path: str | os.PathLike, error: av.FFmpegError) -> str:
         head = handle.read(16)
     detail = getattr(error, "strerror", None) or str(error)  # without the errno and the path FFmpeg repeats
     for offset, magic, kind in _SIGNATURES:
-        if head[offset:offset + len(magic)] == magic:
+        if head[offset : offset + len(magic)] == magic:
             return f"{path}: {kind} file that cannot be opened, probably truncated or corrupt ({detail})"
     return f"{path}: not a video container ({detail})"
 
@@ -129,8 +134,9 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             rotation = _first_frame_rotation(container, stream)
         if rotation in (90, 270):
             width, height = height, width
-        return VideoInfo(str(path), width, height, rotation, fps, duration, int(stream.frames or 0),
-                         stream.codec_context.name)
+        return VideoInfo(
+            str(path), width, height, rotation, fps, duration, int(stream.frames or 0), stream.codec_context.name
+        )
 
 
 def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterator[DecodedFrame]:
@@ -177,8 +183,7 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
             index += 1
 
 
-def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame],
-          fallback_rotation: int) -> DecodedFrame:
+def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame], fallback_rotation: int) -> DecodedFrame:
     source_t, source_index, frame = pending
     rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
     return DecodedFrame(index, index / rate, source_t, rgb, source_index)

@@ -75,8 +75,7 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def apply_filters(scores: Mapping[str, Any], camera_label: str | None,
-                  rules: Sequence[FilterRule]) -> FilterDecision:
+def apply_filters(scores: Mapping[str, Any], camera_label: str | None, rules: Sequence[FilterRule]) -> FilterDecision:
     """The decision for one clip from its scores and camera label."""
     reasons: list[str] = []
     skipped: list[str] = []

@@ -49,8 +49,12 @@ def person_height(keypoints: np.ndarray, confidence: float) -> float:
     extent = float(np.ptp(body[:, 1])) * 1.15 if len(body) >= 2 else 0.0
     estimates = [extent]
     i = wb.INDEX
-    for a, b, fraction in (("left_shoulder", "left_hip", 0.3), ("right_shoulder", "right_hip", 0.3),
-                           ("left_hip", "left_ankle", 0.5), ("right_hip", "right_ankle", 0.5)):
+    for a, b, fraction in (
+        ("left_shoulder", "left_hip", 0.3),
+        ("right_shoulder", "right_hip", 0.3),
+        ("left_hip", "left_ankle", 0.5),
+        ("right_hip", "right_ankle", 0.5),
+    ):
         if ok[i[a]] and ok[i[b]]:
             estimates.append(float(np.linalg.norm(keypoints[i[a], :2] - keypoints[i[b], :2])) / fraction)
     return max(estimates)
@@ -98,8 +102,10 @@ def _box_around(mask: np.ndarray, pad: int) -> tuple[slice, slice] | None:
     if len(rows) == 0:
         return None
     height, width = mask.shape
-    return (slice(max(0, rows[0] - pad), min(height, rows[-1] + pad + 1)),
-            slice(max(0, cols[0] - pad), min(width, cols[-1] + pad + 1)))
+    return (
+        slice(max(0, rows[0] - pad), min(height, rows[-1] + pad + 1)),
+        slice(max(0, cols[0] - pad), min(width, cols[-1] + pad + 1)),
+    )
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
@@ -170,8 +176,9 @@ def dilate_by_height(masks: np.ndarray, keypoints: np.ndarray, config: Foregroun
     return dilated
 
 
-def foreground_masks(rgb: np.ndarray, keypoints: np.ndarray,
-                     config: ForegroundConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+def foreground_masks(
+    rgb: np.ndarray, keypoints: np.ndarray, config: ForegroundConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame foreground masks of a clip: (mask [T, H, W] bool, dilated mask [T, H, W] bool).
 
     `rgb` is [T, H, W, 3] uint8 and `keypoints` [T, P, 133, 3] in clip pixels.

@@ -32,19 +32,29 @@ class IqaSpec:
 
 
 IQA_METRICS: dict[str, IqaSpec] = {
-    "musiq": IqaSpec("musiq", "musiq_koniq_ckpt-e95806b9.pth", "pyiqa's release of MUSIQ trained on KonIQ-10k",
-                     {"pretrained": False, "num_class": 1}),
+    "musiq": IqaSpec(
+        "musiq",
+        "musiq_koniq_ckpt-e95806b9.pth",
+        "pyiqa's release of MUSIQ trained on KonIQ-10k",
+        {"pretrained": False, "num_class": 1},
+    ),
     # CLIP-IQA (the prompt-pair version, no learned prompts) on CLIP RN50: the `clip-rn50` weights entry.
-    "clipiqa": IqaSpec("clipiqa", "RN50.pt", "OpenAI's CLIP RN50 (`backdrop weights download clip-rn50`)",
-                       {"pretrained": False}, loader="clip-backbone"),
+    "clipiqa": IqaSpec(
+        "clipiqa",
+        "RN50.pt",
+        "OpenAI's CLIP RN50 (`backdrop weights download clip-rn50`)",
+        {"pretrained": False},
+        loader="clip-backbone",
+    ),
 }
 
 
 class NoReferenceScorer:
     """One pyiqa no-reference metric on local weights; `available` tells whether the weights file was found."""
 
-    def __init__(self, name: str, weights_dir: str | os.PathLike | None = None, device: str = "cpu",
-                 **options: Any) -> None:
+    def __init__(
+        self, name: str, weights_dir: str | os.PathLike | None = None, device: str = "cpu", **options: Any
+    ) -> None:
         if name not in IQA_METRICS:
             raise ValueError(f"unknown no-reference metric {name!r}; known: {sorted(IQA_METRICS)}")
         self.name = name

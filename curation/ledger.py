@@ -34,8 +34,12 @@ class JobLockedError(RuntimeError):
 
 def _stale_partials(out: Path) -> list[Path]:
     """Temporary files of `atomic_write` in the folders a job writes (units, shards, the manifest's folder)."""
-    return [p for folder in (out / "work" / "units", out / "shards", out) if folder.is_dir()
-            for p in folder.glob(".*.partial")]
+    return [
+        p
+        for folder in (out / "work" / "units", out / "shards", out)
+        if folder.is_dir()
+        for p in folder.glob(".*.partial")
+    ]
 
 
 @contextmanager
@@ -48,8 +52,10 @@ def job_lock(out: str | os.PathLike) -> Iterator[list[Path]]:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise JobLockedError(f"{out}: another curation job is writing this folder (it holds {root / LOCK_NAME}); "
-                                 "wait for it to end or give another --out") from None
+            raise JobLockedError(
+                f"{out}: another curation job is writing this folder (it holds {root / LOCK_NAME}); "
+                "wait for it to end or give another --out"
+            ) from None
         stale = _stale_partials(out)
         for path in stale:
             path.unlink(missing_ok=True)

@@ -66,22 +66,40 @@ def clip_metadata(record: Record) -> dict[str, Any]:
     """The `json` member: everything about a clip that is not an array."""
     frames = record["frames"]
     scores = record.get("scores", {})
-    return _plain({
-        "schema_version": SCHEMA_VERSION,
-        "key": record["key"],
-        "source": {"uri": record["source"], "sha256": record["source_sha256"], "clip_index": record["clip_index"]},
-        "span": {"start_frame": record["start_frame"], "end_frame": record["end_frame"],
-                 "start_s": record["start_s"], "end_s": record["end_s"], "source_start_s": record["source_start_s"],
-                 "source_frames": [int(record["source_frames"][0]), int(record["source_frames"][-1]) + 1]},
-        "fps": record["fps"], "width": frames.shape[2], "height": frames.shape[1], "frames": frames.shape[0],
-        "persons": {"count": scores.get("person_count"), "count_max": scores.get("person_count_max"),
-                    "area": scores.get("person_area"), "tracked_points": record["tracks"].shape[1]},
-        "scores": scores, "scores_missing": record.get("scores_missing", {}),
-        "camera": {"label": record["camera_label"], "magnitude": record["camera_magnitude"],
-                   "inlier_ratio": record.get("camera_inlier_ratio")},
-        "filter": record.get("filter", {}),
-        "backends": record.get("backends", {}),
-    })
+    return _plain(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "key": record["key"],
+            "source": {"uri": record["source"], "sha256": record["source_sha256"], "clip_index": record["clip_index"]},
+            "span": {
+                "start_frame": record["start_frame"],
+                "end_frame": record["end_frame"],
+                "start_s": record["start_s"],
+                "end_s": record["end_s"],
+                "source_start_s": record["source_start_s"],
+                "source_frames": [int(record["source_frames"][0]), int(record["source_frames"][-1]) + 1],
+            },
+            "fps": record["fps"],
+            "width": frames.shape[2],
+            "height": frames.shape[1],
+            "frames": frames.shape[0],
+            "persons": {
+                "count": scores.get("person_count"),
+                "count_max": scores.get("person_count_max"),
+                "area": scores.get("person_area"),
+                "tracked_points": record["tracks"].shape[1],
+            },
+            "scores": scores,
+            "scores_missing": record.get("scores_missing", {}),
+            "camera": {
+                "label": record["camera_label"],
+                "magnitude": record["camera_magnitude"],
+                "inlier_ratio": record.get("camera_inlier_ratio"),
+            },
+            "filter": record.get("filter", {}),
+            "backends": record.get("backends", {}),
+        }
+    )
 
 
 def encode_members(record: Record) -> dict[str, bytes]:
@@ -103,8 +121,9 @@ def decode_members(members: dict[str, bytes]) -> dict[str, Any]:
     meta = json.loads(members["json"])
     version = meta.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise SchemaError(f"sample {meta.get('key')!r} has schema version {version!r}; this reader knows "
-                          f"{SCHEMA_VERSION}")
+        raise SchemaError(
+            f"sample {meta.get('key')!r} has schema version {version!r}; this reader knows {SCHEMA_VERSION}"
+        )
     out: dict[str, Any] = {"json": meta, "mp4": members["mp4"]}
     for member, (field, _) in ARRAY_MEMBERS.items():
         out[field] = read_npy(members[member])

@@ -31,17 +31,32 @@ def draw_skeleton(image: np.ndarray, keypoints: np.ndarray, confidence: float = 
         colour = PERSON_COLOURS[p % len(PERSON_COLOURS)]
         for a, b in wb.BODY_LIMBS:
             if person[a, 2] >= confidence and person[b, 2] >= confidence:
-                cv2.line(image, tuple(np.round(person[a, :2]).astype(int)), tuple(np.round(person[b, :2]).astype(int)),
-                         colour, thickness, cv2.LINE_AA)
+                cv2.line(
+                    image,
+                    tuple(np.round(person[a, :2]).astype(int)),
+                    tuple(np.round(person[b, :2]).astype(int)),
+                    colour,
+                    thickness,
+                    cv2.LINE_AA,
+                )
         for x, y, c in person[: wb.BODY.stop]:
             if c >= confidence:
                 cv2.circle(image, (round(float(x)), round(float(y))), thickness + 1, (255, 255, 255), -1, cv2.LINE_AA)
 
 
-def overlay_frames(frames: np.ndarray, *, pose: np.ndarray | None = None, fgmask: np.ndarray | None = None,
-                   tracks: np.ndarray | None = None, visible: np.ndarray | None = None,
-                   track_mask: np.ndarray | None = None, camera: np.ndarray | None = None,
-                   label: str | None = None, trail: int = 6, arrow_gain: float = 8.0) -> Iterator[np.ndarray]:
+def overlay_frames(
+    frames: np.ndarray,
+    *,
+    pose: np.ndarray | None = None,
+    fgmask: np.ndarray | None = None,
+    tracks: np.ndarray | None = None,
+    visible: np.ndarray | None = None,
+    track_mask: np.ndarray | None = None,
+    camera: np.ndarray | None = None,
+    label: str | None = None,
+    trail: int = 6,
+    arrow_gain: float = 8.0,
+) -> Iterator[np.ndarray]:
     """Overlay frames [H, W, 3] uint8, one per clip frame; any layer may be left out."""
     count, height, width = frames.shape[:3]
     centre = np.array([width / 2, height / 2])
@@ -68,8 +83,15 @@ def overlay_frames(frames: np.ndarray, *, pose: np.ndarray | None = None, fgmask
             here = _project(camera[t], centre)
             step = _project(camera[nxt], centre) - here if nxt > t else np.zeros(2)
             tip = centre + arrow_gain * step
-            cv2.arrowedLine(image, tuple(np.round(centre).astype(int)), tuple(np.round(tip).astype(int)),
-                            (255, 255, 255), 2, cv2.LINE_AA, tipLength=0.25)
+            cv2.arrowedLine(
+                image,
+                tuple(np.round(centre).astype(int)),
+                tuple(np.round(tip).astype(int)),
+                (255, 255, 255),
+                2,
+                cv2.LINE_AA,
+                tipLength=0.25,
+            )
         text = f"{t:3d}/{count}" + (f"  camera: {label}" if label else "")
         cv2.putText(image, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
         cv2.putText(image, text, (8, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)

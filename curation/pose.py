@@ -35,8 +35,12 @@ def validate_keypoints(keypoints: np.ndarray, size: tuple[int, int] | None = Non
         raise ValueError("keypoint confidences must lie in [0, 1]")
     if size is not None:
         width, height = size
-        outside = (keypoints[..., 0] < -width) | (keypoints[..., 0] > 2 * width) | \
-                  (keypoints[..., 1] < -height) | (keypoints[..., 1] > 2 * height)
+        outside = (
+            (keypoints[..., 0] < -width)
+            | (keypoints[..., 0] > 2 * width)
+            | (keypoints[..., 1] < -height)
+            | (keypoints[..., 1] > 2 * height)
+        )
         keypoints[..., 2][outside] = 0.0  # far outside the frame: a broken point, not a person
     return keypoints
 
@@ -47,8 +51,9 @@ def sort_by_area(keypoints: np.ndarray, confidence: float = 0.3) -> np.ndarray:
     for p in range(keypoints.shape[1]):
         person = keypoints[:, p]
         ok = person[..., 2] >= confidence
-        boxes = [np.ptp(person[t, ok[t], 0]) * np.ptp(person[t, ok[t], 1])
-                 for t in range(len(person)) if ok[t].sum() > 1]
+        boxes = [
+            np.ptp(person[t, ok[t], 0]) * np.ptp(person[t, ok[t], 1]) for t in range(len(person)) if ok[t].sum() > 1
+        ]
         areas.append(float(np.mean(boxes)) if boxes else 0.0)
     return keypoints[:, np.argsort(-np.array(areas), kind="stable")]
 
@@ -87,8 +92,10 @@ class SidecarPose:
     def estimate(self, rgb: np.ndarray, source_frames: np.ndarray) -> np.ndarray:
         source_frames = np.asarray(source_frames, int)
         if source_frames.min(initial=0) < 0 or source_frames.max(initial=0) >= len(self.keypoints):
-            raise ValueError(f"clip frames {source_frames.min()}..{source_frames.max()} outside the sidecar's "
-                             f"{len(self.keypoints)} frames")
+            raise ValueError(
+                f"clip frames {source_frames.min()}..{source_frames.max()} outside the sidecar's "
+                f"{len(self.keypoints)} frames"
+            )
         clip = self.keypoints[source_frames].copy()
         height, width = rgb.shape[1:3]
         clip[..., 0] *= width / self.source_size[0]

@@ -53,8 +53,16 @@ def clip_key(source_id: str, clip_index: int) -> str:
 def failed_source(source: str, stage: str, reason: str, source_sha256: str | None = None) -> Record:
     """The record of a source that yields no (more) clips: its key is the source id (or the path when unreadable)."""
     source_id = source_id_of(source_sha256) if source_sha256 else None
-    return {"key": source_id or os.fspath(source), "source": os.fspath(source), "source_id": source_id,
-            "source_sha256": source_sha256, "clip_index": -1, "status": FAILED, "stage": stage, "reason": reason}
+    return {
+        "key": source_id or os.fspath(source),
+        "source": os.fspath(source),
+        "source_id": source_id,
+        "source_sha256": source_sha256,
+        "clip_index": -1,
+        "status": FAILED,
+        "stage": stage,
+        "reason": reason,
+    }
 
 
 def mark_failed(record: Record, stage: str, reason: str) -> Record:

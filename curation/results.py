@@ -38,15 +38,24 @@ def manifest_row(record: Record) -> dict[str, Any]:
     tracks = record.get("tracks")
     reasons = (record.get("filter") or {}).get("reasons")
     row: dict[str, Any] = {
-        "key": record["key"], "source": record["source"], "source_id": record.get("source_id"),
-        "source_sha256": record.get("source_sha256"), "clip_index": record.get("clip_index", -1),
-        "status": record["status"], "stage": record.get("stage"), "reason": record.get("reason"),
-        "start_frame": record.get("start_frame"), "end_frame": record.get("end_frame"),
-        "start_s": record.get("start_s"), "end_s": record.get("end_s"), "fps": record.get("fps"),
+        "key": record["key"],
+        "source": record["source"],
+        "source_id": record.get("source_id"),
+        "source_sha256": record.get("source_sha256"),
+        "clip_index": record.get("clip_index", -1),
+        "status": record["status"],
+        "stage": record.get("stage"),
+        "reason": record.get("reason"),
+        "start_frame": record.get("start_frame"),
+        "end_frame": record.get("end_frame"),
+        "start_s": record.get("start_s"),
+        "end_s": record.get("end_s"),
+        "fps": record.get("fps"),
         "width": None if frames is None else int(frames.shape[2]),
         "height": None if frames is None else int(frames.shape[1]),
         "frames": None if frames is None else int(frames.shape[0]),
-        "camera_label": record.get("camera_label"), "camera_magnitude": record.get("camera_magnitude"),
+        "camera_label": record.get("camera_label"),
+        "camera_magnitude": record.get("camera_magnitude"),
         "camera_inlier_ratio": record.get("camera_inlier_ratio"),
         "tracked_points": None if tracks is None else int(tracks.shape[1]),
         "filter_reasons": json.dumps(list(reasons)) if reasons else None,
@@ -59,9 +68,14 @@ def manifest_row(record: Record) -> dict[str, Any]:
 def clip_result(record: Record) -> dict[str, Any]:
     """A finished record as `{kind, key, source, unit, row, members}`; members only for a kept clip."""
     members = encode_members(record) if record["status"] == OK else None
-    return {"kind": "clip", "key": record["key"], "source": record["source"],
-            "unit": unit_of(record["source"], record.get("source_id")), "row": manifest_row(record),
-            "members": members}
+    return {
+        "kind": "clip",
+        "key": record["key"],
+        "source": record["source"],
+        "unit": unit_of(record["source"], record.get("source_id")),
+        "row": manifest_row(record),
+        "members": members,
+    }
 
 
 def end_marker(source: str, unit: str, records: int) -> dict[str, Any]:

@@ -27,8 +27,9 @@ CLIP_STAGES: tuple[type[ClipStage], ...] = (
 )  # fmt: skip
 
 
-def build_stages(config: CurationConfig | None = None, *,
-                 raise_errors: bool = False) -> tuple[DecodeStage, list[ClipStage]]:
+def build_stages(
+    config: CurationConfig | None = None, *, raise_errors: bool = False
+) -> tuple[DecodeStage, list[ClipStage]]:
     """The source stage and the clip stages in order, as configured."""
     config = config or CurationConfig()
     return DecodeStage(config, raise_errors=raise_errors), [s(config, raise_errors=raise_errors) for s in CLIP_STAGES]
@@ -46,9 +47,14 @@ class StageTimes:
         self.seconds[name] = self.seconds.get(name, 0.0) + seconds
 
 
-def run_sequential(sources: Iterable[str | os.PathLike], config: CurationConfig | None = None, *,
-                   raise_errors: bool = False, times: StageTimes | None = None,
-                   on_record: Callable[[Record], None] | None = None) -> Iterator[Record]:
+def run_sequential(
+    sources: Iterable[str | os.PathLike],
+    config: CurationConfig | None = None,
+    *,
+    raise_errors: bool = False,
+    times: StageTimes | None = None,
+    on_record: Callable[[Record], None] | None = None,
+) -> Iterator[Record]:
     """Yield every finished record (ok, rejected or failed) of every source, clip by clip, in source order.
 
     Clips are streamed: a source's next clip is decoded only after the previous one went through every stage.

@@ -93,8 +93,12 @@ def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
     expected = (meta["frames"], meta["height"], meta["width"], 3)
     if frames.shape != expected:
         raise SchemaError(f"sample {key!r}: the mp4 holds frames {frames.shape}, the metadata says {expected}")
-    out: dict[str, Any] = {"__key__": key, "__url__": sample.get("__url__"), "json": meta,
-                           "frames": torch.from_numpy(frames)}
+    out: dict[str, Any] = {
+        "__key__": key,
+        "__url__": sample.get("__url__"),
+        "json": meta,
+        "frames": torch.from_numpy(frames),
+    }
     for name in TENSORS:
         out[name] = torch.from_numpy(np.ascontiguousarray(decoded[name]))
     return out
@@ -120,8 +124,15 @@ def shard_urls(path: str | os.PathLike, split: str = "train") -> list[str]:
     return [str(folder / name) for name in names]
 
 
-def shard_dataset(source: str | os.PathLike | Sequence[str], split: str = "train", *, shuffle: int = 0,
-                  resampled: bool = False, seed: int = 0, handler: Handler = reraise) -> wds.DataPipeline:
+def shard_dataset(
+    source: str | os.PathLike | Sequence[str],
+    split: str = "train",
+    *,
+    shuffle: int = 0,
+    resampled: bool = False,
+    seed: int = 0,
+    handler: Handler = reraise,
+) -> wds.DataPipeline:
     """Decoded samples of a split's shards (`source`: a job's output or shard folder, or a list of shard paths).
 
     `shuffle`: a buffer of that many samples (0: shard order, the same on every run); shards are shuffled too.

@@ -35,8 +35,9 @@ def cut_delay(min_shot_frames: int) -> int:
     return CUT_WINDOW + min_shot_frames + 1
 
 
-def detect_cuts(frames: Iterable[np.ndarray], fps: float, threshold: float = 3.0,
-                min_shot_frames: int = 8) -> list[int]:
+def detect_cuts(
+    frames: Iterable[np.ndarray], fps: float, threshold: float = 3.0, min_shot_frames: int = 8
+) -> list[int]:
     """Frame indices where a new shot starts (0 excluded), from RGB frames streamed one at a time."""
     if fps <= 0:
         raise ValueError(f"fps must be positive, got {fps}")
@@ -45,8 +46,10 @@ def detect_cuts(frames: Iterable[np.ndarray], fps: float, threshold: float = 3.0
     count = 0
     for index, rgb in enumerate(frames):
         # PySceneDetect expects OpenCV's BGR order.
-        cuts += [c.frame_num for c in detector.process_frame(FrameTimecode(index, fps=fps),
-                                                             cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))]
+        cuts += [
+            c.frame_num
+            for c in detector.process_frame(FrameTimecode(index, fps=fps), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+        ]
         count = index + 1
     cuts += [c.frame_num for c in detector.post_process(FrameTimecode(count, fps=fps))]
     return sorted(c for c in set(cuts) if 0 < c < count)
@@ -58,8 +61,9 @@ def shots_from_cuts(cuts: list[int], total: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
-def plan_clips(shots: list[tuple[int, int]], clip_frames: int, stride: int | None = None,
-               max_per_shot: int | None = None) -> list[tuple[int, int]]:
+def plan_clips(
+    shots: list[tuple[int, int]], clip_frames: int, stride: int | None = None, max_per_shot: int | None = None
+) -> list[tuple[int, int]]:
     """Clips of exactly `clip_frames` frames inside each shot, `stride` apart (default: back to back)."""
     if clip_frames < 2:
         raise ValueError(f"clip_frames must be at least 2, got {clip_frames}")

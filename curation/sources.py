@@ -31,14 +31,16 @@ def _from_parquet(path: Path) -> list[Path]:
         raise SourceListError(f"{path}: cannot read the Parquet list: {error}") from error
     column = next((c for c in PARQUET_COLUMNS if c in table.column_names), None)
     if column is None:
-        raise SourceListError(f"{path}: a Parquet list needs one of the columns {list(PARQUET_COLUMNS)}, "
-                              f"found {table.column_names}")
+        raise SourceListError(
+            f"{path}: a Parquet list needs one of the columns {list(PARQUET_COLUMNS)}, found {table.column_names}"
+        )
     return [path.parent / str(value) for value in table.column(column).to_pylist() if value]
 
 
 def _from_folder(path: Path) -> list[Path]:
-    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES
-                  and not p.name.startswith("."))
+    return sorted(
+        p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def resolve_sources(arguments: Iterable[str | os.PathLike]) -> list[str]:

@@ -107,18 +107,34 @@ def _sample(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     return image[yi, xi]
 
 
-def _lk_fb(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, guess: np.ndarray | None,
-           config: TrackerConfig, levels: int, backward: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def _lk_fb(
+    prev: np.ndarray,
+    curr: np.ndarray,
+    points: np.ndarray,
+    guess: np.ndarray | None,
+    config: TrackerConfig,
+    levels: int,
+    backward: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Lucas-Kanade prev -> curr with a forward-backward check (unless `backward` is off): (new points [n, 2],
     ok [n])."""
     if len(points) == 0:
         return points.copy(), np.zeros(0, bool)
-    params = {"winSize": (config.window, config.window), "maxLevel": levels,
-              "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01)}
+    params = {
+        "winSize": (config.window, config.window),
+        "maxLevel": levels,
+        "criteria": (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 30, 0.01),
+    }
     p0 = points.reshape(-1, 1, 2).astype(np.float32)
     if guess is not None:
-        p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, curr, p0, guess.reshape(-1, 1, 2).astype(np.float32).copy(),
-                                              flags=cv2.OPTFLOW_USE_INITIAL_FLOW, **params)
+        p1, st1, _ = cv2.calcOpticalFlowPyrLK(
+            prev,
+            curr,
+            p0,
+            guess.reshape(-1, 1, 2).astype(np.float32).copy(),
+            flags=cv2.OPTFLOW_USE_INITIAL_FLOW,
+            **params,
+        )
     else:
         p1, st1, _ = cv2.calcOpticalFlowPyrLK(prev, curr, p0, None, **params)
     if not backward:
@@ -141,8 +157,14 @@ def _apply(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     return (homog[:, :2] / homog[:, 2:3]).astype(np.float32)
 
 
-def _step_homography(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, mask_prev: np.ndarray | None,
-                     mask_curr: np.ndarray | None, config: TrackerConfig) -> np.ndarray | None:
+def _step_homography(
+    prev: np.ndarray,
+    curr: np.ndarray,
+    points: np.ndarray,
+    mask_prev: np.ndarray | None,
+    mask_curr: np.ndarray | None,
+    config: TrackerConfig,
+) -> np.ndarray | None:
     """Frame-to-frame homography of the scene's dominant motion, from `points` of the previous frame (topped up with
     a fresh grid outside the foreground when too few remain, as in a long pan)."""
     height, width = prev.shape
@@ -159,13 +181,15 @@ def _step_homography(prev: np.ndarray, curr: np.ndarray, points: np.ndarray, mas
     return _frame_homography(points[ok], new[ok])
 
 
-def _match_frame0(gray0: np.ndarray, frame: np.ndarray, h: np.ndarray, queries: np.ndarray,
-                  config: TrackerConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _match_frame0(
+    gray0: np.ndarray, frame: np.ndarray, h: np.ndarray, queries: np.ndarray, config: TrackerConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Queries matched in `frame` after warping it into frame 0's coordinates with `h`: (positions in frame-0
     coordinates, appearance agrees [N], the warped frame)."""
     height, width = gray0.shape
-    warped = cv2.warpPerspective(frame, h, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                 borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpPerspective(
+        frame, h, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
     # Few pyramid levels: the residual is small, and coarse levels would let the warp's replicated border and the
     # foreground pull a point far away.
     found, ok = _lk_fb(gray0, warped, queries, queries, config, config.refine_levels)
@@ -189,8 +213,9 @@ def _descriptors(warped: np.ndarray, queries: np.ndarray, patch: int) -> np.ndar
     return _sample(blurred, points).reshape(len(queries), -1).astype(np.float32)
 
 
-def _reacquire(descriptors: np.ndarray, usable: np.ndarray, candidates: np.ndarray,
-               config: TrackerConfig) -> np.ndarray:
+def _reacquire(
+    descriptors: np.ndarray, usable: np.ndarray, candidates: np.ndarray, config: TrackerConfig
+) -> np.ndarray:
     """[T, C] bool visibility of the `candidates` (queries not on the background at frame 0), from their
     appearance in frame-0 coordinates (`descriptors` [T, N, 9]) in the frames where they are `usable` [T, N]
     (inside the frame, outside the foreground).
@@ -220,8 +245,9 @@ def _reacquire(descriptors: np.ndarray, usable: np.ndarray, candidates: np.ndarr
     return out
 
 
-def track_points(gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | None = None,
-                 config: TrackerConfig | None = None) -> tuple[np.ndarray, np.ndarray]:
+def track_points(
+    gray: np.ndarray, queries: np.ndarray, fgmasks: np.ndarray | None = None, config: TrackerConfig | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Track frame-0 `queries` [N, 2] through grayscale frames [T, H, W] (uint8).
 
     `fgmasks` [T, H, W] bool marks the foreground per frame: a point inside it is occluded (not visible).
@@ -306,8 +332,13 @@ def make_track_mask(positions: np.ndarray, visible: np.ndarray, dilated_fgmasks:
     return visible & ~inside
 
 
-def background_track_mask(tracks: Tracks, dilated_fgmasks: np.ndarray | None, camera: CameraEstimate,
-                          off_plane_px: float = 1.0, off_plane_fraction: float = 0.2) -> np.ndarray:
+def background_track_mask(
+    tracks: Tracks,
+    dilated_fgmasks: np.ndarray | None,
+    camera: CameraEstimate,
+    off_plane_px: float = 1.0,
+    off_plane_fraction: float = 0.2,
+) -> np.ndarray:
     """The clip's final `track_mask` [T, N] bool (the shard's member): what stage code and tests both call.
 
     A (point, frame) pair is kept when the tracker sees the point, it lies outside the dilated foreground mask,
@@ -324,8 +355,9 @@ def background_track_mask(tracks: Tracks, dilated_fgmasks: np.ndarray | None, ca
         raise ValueError(f"off_plane_px must be positive, got {off_plane_px}")
     positions = np.asarray(tracks.positions, np.float64)
     if camera.consistent.shape != tracks.visible.shape:
-        raise ValueError(f"camera estimate covers {camera.consistent.shape} (frames, tracks), "
-                         f"the tracks {tracks.visible.shape}")
+        raise ValueError(
+            f"camera estimate covers {camera.consistent.shape} (frames, tracks), the tracks {tracks.visible.shape}"
+        )
     kept = make_track_mask(tracks.positions, tracks.visible, dilated_fgmasks)
     frames = len(positions)
     if frames < 2:
@@ -339,8 +371,9 @@ def background_track_mask(tracks: Tracks, dilated_fgmasks: np.ndarray | None, ca
     return kept & camera.consistent & ~off_plane[None, :]
 
 
-def sample_points(track_mask: np.ndarray, k: int, rng: np.random.Generator | None = None,
-                  positions: np.ndarray | None = None) -> np.ndarray:
+def sample_points(
+    track_mask: np.ndarray, k: int, rng: np.random.Generator | None = None, positions: np.ndarray | None = None
+) -> np.ndarray:
     """Indices of K tracks (5 to 50, as the paper samples) for conditioning, favouring long masked tracks.
 
     Candidates are the tracks kept in `track_mask` on the most frames; when `positions` is given, a farthest-point

@@ -58,8 +58,10 @@ def write_mp4(
                         raise ValueError(f"{path}: H.264 (yuv420p) needs even width and height, got {width}x{height}")
                     stream.width, stream.height = width, height
                 elif frame.shape[:2] != (stream.height, stream.width):
-                    raise ValueError(f"{path}: frame {count} is {frame.shape[1]}x{frame.shape[0]}, "
-                                     f"expected {stream.width}x{stream.height}")
+                    raise ValueError(
+                        f"{path}: frame {count} is {frame.shape[1]}x{frame.shape[0]}, "
+                        f"expected {stream.width}x{stream.height}"
+                    )
                 encoded = _yuv420_frame(frame)
                 encoded.pts = count
                 encoded.time_base = stream.codec_context.time_base

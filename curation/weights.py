@@ -54,8 +54,9 @@ class WeightFile:
 
 def _clip(name: str, sha256: str, filename: str) -> WeightFile:
     # OpenAI's CLIP download URLs embed the file's sha256 (the `clip` package verifies it the same way).
-    return WeightFile(f"clip-{name}", "iqa-clip", filename, f"{_CLIP}{sha256}/{filename}", "MIT (OpenAI CLIP)",
-                      sha256=sha256)
+    return WeightFile(
+        f"clip-{name}", "iqa-clip", filename, f"{_CLIP}{sha256}/{filename}", "MIT (OpenAI CLIP)", sha256=sha256
+    )
 
 
 WEIGHTS: tuple[WeightFile, ...] = (
@@ -108,14 +109,16 @@ def weights_path(filename: str, weights_dir: str | os.PathLike | None = None) ->
     return Path(weights_dir or default_weights_dir()).expanduser() / filename
 
 
-def resolve_checkpoint(checkpoint: str | None, registry_name: str, weights_dir: str | os.PathLike | None,
-                       setting: str) -> Path:
+def resolve_checkpoint(
+    checkpoint: str | None, registry_name: str, weights_dir: str | os.PathLike | None, setting: str
+) -> Path:
     """A learned backend's checkpoint: `checkpoint` when given, else the registry file in the weights directory.
     A missing file raises FileNotFoundError saying how to get it (`setting` names the config key that overrides)."""
     path = Path(checkpoint).expanduser() if checkpoint else weights_path(REGISTRY[registry_name].filename, weights_dir)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} not found: run `backdrop weights download {registry_name}` "
-                                f"(or set {setting})")
+        raise FileNotFoundError(
+            f"checkpoint {path} not found: run `backdrop weights download {registry_name}` (or set {setting})"
+        )
     return path
 
 
@@ -181,8 +184,14 @@ def _check_url(url: str) -> None:
         raise WeightsError(f"refusing {url}: only https (or http on loopback) is fetched")
 
 
-def download(weight: WeightFile, weights_dir: str | os.PathLike | None = None, *, lock: Lock | None = None,
-             url: str | None = None, timeout: float = 60.0) -> Path:
+def download(
+    weight: WeightFile,
+    weights_dir: str | os.PathLike | None = None,
+    *,
+    lock: Lock | None = None,
+    url: str | None = None,
+    timeout: float = 60.0,
+) -> Path:
     """Fetch one file into the weights directory, verified; returns its path. An existing file that verifies is
     kept. `url` overrides the canonical one (a mirror). Raises WeightsError on a mismatch or a failed transfer."""
     target = weights_path(weight.filename, weights_dir)
@@ -196,8 +205,9 @@ def download(weight: WeightFile, weights_dir: str | os.PathLike | None = None, *
         raise WeightsError(f"{target} exists but {problem}; remove it to download again")
     url = url or weight.url
     if not url:
-        raise WeightsError(f"{weight.name}: no direct download; get {weight.filename} by hand ({weight.note}) "
-                           f"and put it at {target}")
+        raise WeightsError(
+            f"{weight.name}: no direct download; get {weight.filename} by hand ({weight.note}) and put it at {target}"
+        )
     _check_url(url)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{weight.filename}.", suffix=".partial", dir=target.parent)
@@ -236,8 +246,9 @@ class CheckResult:
     detail: str = ""
 
 
-def check(weights: Iterable[WeightFile], weights_dir: str | os.PathLike | None = None, *,
-          lock: Lock | None = None) -> list[CheckResult]:
+def check(
+    weights: Iterable[WeightFile], weights_dir: str | os.PathLike | None = None, *, lock: Lock | None = None
+) -> list[CheckResult]:
     """Verify present files against their hashes and say which are missing."""
     results = []
     for weight in weights:
@@ -245,15 +256,24 @@ def check(weights: Iterable[WeightFile], weights_dir: str | os.PathLike | None =
         file_lock = lock or Lock(path.parent / LOCK_NAME)
         if not path.is_file():
             source = weight.url or weight.note
-            results.append(CheckResult(weight, path, "missing", f"get it with `backdrop weights download "
-                                                                f"{weight.name}` (from {source})"))
+            results.append(
+                CheckResult(
+                    weight, path, "missing", f"get it with `backdrop weights download {weight.name}` (from {source})"
+                )
+            )
             continue
         problem = verify(weight, path, file_lock)
         if problem is not None:
             results.append(CheckResult(weight, path, "mismatch", problem))
         elif expected_hash(weight, file_lock)[0] is None:
-            results.append(CheckResult(weight, path, "unrecorded", "present but not downloaded by `backdrop "
-                                       "weights`: no recorded sha256 to check it against"))
+            results.append(
+                CheckResult(
+                    weight,
+                    path,
+                    "unrecorded",
+                    "present but not downloaded by `backdrop weights`: no recorded sha256 to check it against",
+                )
+            )
         else:
             results.append(CheckResult(weight, path, "ok", expected_hash(weight, file_lock)[1] or ""))
     return results

@@ -35,8 +35,16 @@ def cli() -> None:
     """
 
 
-for command in (synth, demo, curate_command, inspect_command, shards_command, score_command,
-                reference_rows_command, weights_command):
+for command in (
+    synth,
+    demo,
+    curate_command,
+    inspect_command,
+    shards_command,
+    score_command,
+    reference_rows_command,
+    weights_command,
+):
     cli.add_command(command)
 
 

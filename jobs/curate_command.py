@@ -17,10 +17,12 @@ from curation.sources import SourceListError, resolve_sources
 
 
 def print_summary(summary: JobSummary, out: Path, console: Console) -> None:
-    console.print(f"[bold]curate[/]: {summary.sources} sources ({summary.skipped} finished earlier, skipped) -> "
-                  f"{out.resolve()}")
-    console.print(f"clips: {summary.status[OK]} kept, {summary.status[REJECTED]} rejected, "
-                  f"{summary.status[FAILED]} failed")
+    console.print(
+        f"[bold]curate[/]: {summary.sources} sources ({summary.skipped} finished earlier, skipped) -> {out.resolve()}"
+    )
+    console.print(
+        f"clips: {summary.status[OK]} kept, {summary.status[REJECTED]} rejected, {summary.status[FAILED]} failed"
+    )
     if summary.reasons:
         table = Table(title="not kept, by reason", title_justify="left")
         for column in ("status", "stage", "reason", "clips"):
@@ -28,16 +30,28 @@ def print_summary(summary: JobSummary, out: Path, console: Console) -> None:
         for (status, stage, reason), count in sorted(summary.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
             table.add_row(status, stage, reason[:160], str(count))
         console.print(table)
-    shards = ", ".join(f"{split}: {len(names)} shards, {summary.samples[split]} clips"
-                       for split, names in summary.shards.items())
+    shards = ", ".join(
+        f"{split}: {len(names)} shards, {summary.samples[split]} clips" for split, names in summary.shards.items()
+    )
     console.print(f"shards: {shards} (in {out / 'shards'}); manifest: {out / 'manifest.parquet'}")
-    console.print(f"throughput: {summary.clips_this_run} clips in {summary.seconds:.1f} s = "
-                  f"{summary.clips_per_minute:.1f} clips/min")
+    console.print(
+        f"throughput: {summary.clips_this_run} clips in {summary.seconds:.1f} s = "
+        f"{summary.clips_per_minute:.1f} clips/min"
+    )
 
 
-def curate(sources: list[str], out: Path, config_path: Path | None, *, address: str | None = None,
-           engine_name: str = "ray", num_cpus: int | None = None, object_store_mb: int | None = None,
-           options: JobOptions | None = None, console: Console | None = None) -> JobSummary:
+def curate(
+    sources: list[str],
+    out: Path,
+    config_path: Path | None,
+    *,
+    address: str | None = None,
+    engine_name: str = "ray",
+    num_cpus: int | None = None,
+    object_store_mb: int | None = None,
+    options: JobOptions | None = None,
+    console: Console | None = None,
+) -> JobSummary:
     """The job behind the command (also what `backdrop demo` runs)."""
     console = console or Console()
     config = load_config(config_path)
@@ -48,9 +62,15 @@ def curate(sources: list[str], out: Path, config_path: Path | None, *, address: 
         engine = ray_engine(config)
     else:
         engine = sequential_engine(config)
-    with Progress(TextColumn("[bold]curate[/] sources"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[clips]} clips"), TimeElapsedColumn(), console=console,
-                  transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]curate[/] sources"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[clips]} clips"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("sources", total=len(sources), clips=0)
 
         def advance(_source: str, clips: int) -> None:
@@ -63,23 +83,55 @@ def curate(sources: list[str], out: Path, config_path: Path | None, *, address: 
 
 @click.command("curate")
 @click.argument("src", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder: shards/, manifest.parquet, and work/ (the ledger that makes re-runs resume).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Curation settings (YAML); defaults otherwise.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output folder: shards/, manifest.parquet, and work/ (the ledger that makes re-runs resume).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Curation settings (YAML); defaults otherwise.",
+)
 @click.option("--address", default=None, help="Ray cluster address (else $RAY_ADDRESS, else a local Ray).")
-@click.option("--engine", "engine_name", type=click.Choice(["ray", "sequential"]), default="ray", show_default=True,
-              help="ray: the Ray Data pipeline; sequential: every stage in this process (the reference).")
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["ray", "sequential"]),
+    default="ray",
+    show_default=True,
+    help="ray: the Ray Data pipeline; sequential: every stage in this process (the reference).",
+)
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray (default: all).")
-@click.option("--object-store-mb", type=click.IntRange(min=64), default=None,
-              help="Object store of the local Ray, in MB (default: Ray's).")
-@click.option("--test-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True,
-              help="Share of source videos in the test split (decided per source from its content hash).")
-@click.option("--shard-mb", type=click.FloatRange(min=0.001), default=256.0, show_default=True,
-              help="Target shard size in MB.")
-def curate_command(src: tuple[Path, ...], out: Path, config_path: Path | None, address: str | None,
-                   engine_name: str, num_cpus: int | None, object_store_mb: int | None, test_fraction: float,
-                   shard_mb: float) -> None:
+@click.option(
+    "--object-store-mb",
+    type=click.IntRange(min=64),
+    default=None,
+    help="Object store of the local Ray, in MB (default: Ray's).",
+)
+@click.option(
+    "--test-fraction",
+    type=click.FloatRange(0, 1),
+    default=0.1,
+    show_default=True,
+    help="Share of source videos in the test split (decided per source from its content hash).",
+)
+@click.option(
+    "--shard-mb", type=click.FloatRange(min=0.001), default=256.0, show_default=True, help="Target shard size in MB."
+)
+def curate_command(
+    src: tuple[Path, ...],
+    out: Path,
+    config_path: Path | None,
+    address: str | None,
+    engine_name: str,
+    num_cpus: int | None,
+    object_store_mb: int | None,
+    test_fraction: float,
+    shard_mb: float,
+) -> None:
     """Curate SRC (video files, folders, or .txt / .parquet lists of paths) into schema-v1 shards under OUT.
 
     A killed job run again skips the sources it finished and ends with the same shards. Sources must be readable
@@ -91,8 +143,16 @@ def curate_command(src: tuple[Path, ...], out: Path, config_path: Path | None, a
     except (SourceListError, ValueError) as error:
         raise click.UsageError(str(error)) from None
     try:
-        summary = curate(sources, out, config_path, address=address, engine_name=engine_name, num_cpus=num_cpus,
-                         object_store_mb=object_store_mb, options=JobOptions(test_fraction, shard_mb))
+        summary = curate(
+            sources,
+            out,
+            config_path,
+            address=address,
+            engine_name=engine_name,
+            num_cpus=num_cpus,
+            object_store_mb=object_store_mb,
+            options=JobOptions(test_fraction, shard_mb),
+        )
     except JobLockedError as error:
         raise click.ClickException(str(error)) from None
     if summary.sources and summary.status[OK] == 0:

@@ -26,13 +26,30 @@ DEMO_CONFIG: dict[str, Any] = {
 
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"), show_default=True,
-              help="Output folder: synthetic/ (the corpus), curation.yaml, curated/ (shards, manifest, ledger).")
-@click.option("--n", "n", type=click.IntRange(min=1), default=12, show_default=True,
-              help="Clips in the synthetic corpus (12 cover every camera label).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out/demo"),
+    show_default=True,
+    help="Output folder: synthetic/ (the corpus), curation.yaml, curated/ (shards, manifest, ledger).",
+)
+@click.option(
+    "--n",
+    "n",
+    type=click.IntRange(min=1),
+    default=12,
+    show_default=True,
+    help="Clips in the synthetic corpus (12 cover every camera label).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--engine", "engine_name", type=click.Choice(["ray", "sequential"]), default="ray", show_default=True,
-              help="ray: a local Ray (or --address); sequential: every stage in this process.")
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(["ray", "sequential"]),
+    default="ray",
+    show_default=True,
+    help="ray: a local Ray (or --address); sequential: every stage in this process.",
+)
 @click.option("--address", default=None, help="Ray cluster address (else $RAY_ADDRESS, else a local Ray).")
 @click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray (default: all).")
 def demo(out: Path, n: int, seed: int, engine_name: str, address: str | None, num_cpus: int | None) -> None:
@@ -47,6 +64,13 @@ def demo(out: Path, n: int, seed: int, engine_name: str, address: str | None, nu
     config_path = out / "curation.yaml"
     config_path.write_text(yaml.safe_dump(DEMO_CONFIG, sort_keys=False))
     console.print(f"[bold]backdrop demo[/]: curating it with {config_path} ({engine_name}) -> {out / 'curated'}")
-    curate(resolve_sources([out / "synthetic"]), out / "curated", config_path, address=address,
-           engine_name=engine_name, num_cpus=num_cpus, options=JobOptions(test_fraction=0.2, shard_mb=64.0))
+    curate(
+        resolve_sources([out / "synthetic"]),
+        out / "curated",
+        config_path,
+        address=address,
+        engine_name=engine_name,
+        num_cpus=num_cpus,
+        options=JobOptions(test_fraction=0.2, shard_mb=64.0),
+    )
     console.print(f"next: backdrop shards inspect {out / 'curated'} --overlay {out / 'sample.overlay.mp4'}")

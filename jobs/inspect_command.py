@@ -36,9 +36,16 @@ def write_clip_results(record: Record, out: Path, overlay: bool) -> list[str]:
         (out / f"{key}.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         written.append(f"{key}.json")
     if overlay and "camera" in record:
-        frames = overlay_frames(record["frames"], pose=record["pose"], fgmask=record["fgmask"],
-                                tracks=record["tracks"], visible=record["visible"], track_mask=record["track_mask"],
-                                camera=record["camera"], label=record["camera_label"])
+        frames = overlay_frames(
+            record["frames"],
+            pose=record["pose"],
+            fgmask=record["fgmask"],
+            tracks=record["tracks"],
+            visible=record["visible"],
+            track_mask=record["track_mask"],
+            camera=record["camera"],
+            label=record["camera_label"],
+        )
         write_mp4(out / f"{key}.overlay.mp4", frames, record["fps"])
         written.append(f"{key}.overlay.mp4")
     return written
@@ -46,19 +53,34 @@ def write_clip_results(record: Record, out: Path, overlay: bool) -> list[str]:
 
 def summary_row(record: Record) -> dict:
     scores = record.get("scores") or {}
-    return {"key": record["key"], "status": record["status"], "stage": record.get("stage"),
-            "reason": record.get("reason"), "start_s": record.get("start_s"), "end_s": record.get("end_s"),
-            "camera_label": record.get("camera_label"), "camera_magnitude": record.get("camera_magnitude"),
-            "kept_tracks": int(record["track_mask"][0].sum()) if "track_mask" in record else None,
-            "scores": {k: v for k, v in scores.items() if v is None or v == v}}
+    return {
+        "key": record["key"],
+        "status": record["status"],
+        "stage": record.get("stage"),
+        "reason": record.get("reason"),
+        "start_s": record.get("start_s"),
+        "end_s": record.get("end_s"),
+        "camera_label": record.get("camera_label"),
+        "camera_magnitude": record.get("camera_magnitude"),
+        "kept_tracks": int(record["track_mask"][0].sum()) if "track_mask" in record else None,
+        "scores": {k: v for k, v in scores.items() if v is None or v == v},
+    }
 
 
 @click.command("inspect")
 @click.argument("video", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for the per-clip results (KEY.mp4, KEY.json, KEY.*.npy) and overlays (KEY.overlay.mp4).")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Curation settings (YAML); defaults otherwise.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for the per-clip results (KEY.mp4, KEY.json, KEY.*.npy) and overlays (KEY.overlay.mp4).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Curation settings (YAML); defaults otherwise.",
+)
 @click.option("--overlay/--no-overlay", default=True, show_default=True, help="Write an overlay video per clip.")
 def inspect_command(video: Path, out: Path, config_path: Path | None, overlay: bool) -> None:
     """Run every curation stage on VIDEO and write what each clip would hold in a shard, plus an overlay.
@@ -76,22 +98,34 @@ def inspect_command(video: Path, out: Path, config_path: Path | None, overlay: b
     times = StageTimes()
     rows = []
     started = time.perf_counter()
-    with Progress(SpinnerColumn(), TextColumn("[bold]inspect[/] {task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]inspect[/] {task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task(f"{video.name}: decoding")
         for record in run_sequential([video], config, times=times):
             write_clip_results(record, out, overlay)
             rows.append(summary_row(record))
             progress.update(task, description=f"{video.name}: {len(rows)} clips")
-    (out / "summary.json").write_text(json.dumps({"video": str(video), "clips": rows,
-                                                  "stage_seconds": times.seconds}, indent=1))
+    (out / "summary.json").write_text(
+        json.dumps({"video": str(video), "clips": rows, "stage_seconds": times.seconds}, indent=1)
+    )
     table = Table(title=f"{video} -> {out}", title_justify="left")
     for column in ("key", "status", "span (s)", "camera", "kept tracks", "reason"):
         table.add_column(column)
     for row in rows:
         span = f"{row['start_s']:.2f}-{row['end_s']:.2f}" if row["start_s"] is not None else ""
-        table.add_row(row["key"], row["status"], span, row["camera_label"] or "", str(row["kept_tracks"] or ""),
-                      row["reason"] or "")
+        table.add_row(
+            row["key"],
+            row["status"],
+            span,
+            row["camera_label"] or "",
+            str(row["kept_tracks"] or ""),
+            row["reason"] or "",
+        )
     console.print(table)
     stage_text = ", ".join(f"{k} {v:.2f}" for k, v in times.seconds.items())
     console.print(f"{len(rows)} records in {time.perf_counter() - started:.1f} s (stage seconds: {stage_text})")

@@ -94,8 +94,14 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_
         ray.init(address=address, **local, **quiet)
     else:
         store = None if object_store_mb is None else int(object_store_mb * 2**20)
-        ray.init(address="local", num_cpus=num_cpus, object_store_memory=store, include_dashboard=False,
-                 _node_ip_address="127.0.0.1", **quiet)
+        ray.init(
+            address="local",
+            num_cpus=num_cpus,
+            object_store_memory=store,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            **quiet,
+        )
 
 
 def ray_engine(config: CurationConfig) -> Any:
@@ -120,8 +126,11 @@ def ray_engine(config: CurationConfig) -> Any:
         context.op_resource_reservation_enabled = len(operators) > 1
         ds = ray.data.from_items([{"source": s} for s in sources], override_num_blocks=len(sources))
         for index, operator in enumerate(operators):
-            arguments = {"names": operator.stages[1:] if index == 0 else operator.stages, "config_blob": blob,
-                         "last": index == len(operators) - 1}
+            arguments = {
+                "names": operator.stages[1:] if index == 0 else operator.stages,
+                "config_blob": blob,
+                "last": index == len(operators) - 1,
+            }
             options = operator.resources.as_ray_options()
             if index == 0:
                 ds = ds.flat_map(run_source, fn_kwargs=arguments, **options)

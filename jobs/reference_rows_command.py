@@ -48,8 +48,9 @@ def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name:
 
     try:
         protocol = get_protocol(protocol_name)
-        folders = write_reference_rows(ref, out, shift_px=shift_px, on_clip=lambda n: click.echo(f"rendered {n}",
-                                                                                                   err=True))
+        folders = write_reference_rows(
+            ref, out, shift_px=shift_px, on_clip=lambda n: click.echo(f"rendered {n}", err=True)
+        )
         if no_score:
             return
         results = score_reference_rows(folders, ref, protocol, log=lambda line: click.echo(line, err=True))

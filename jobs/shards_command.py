@@ -58,15 +58,22 @@ def render_sample(out: Path, key: str | None, overlay: Path, console: Console) -
             if key is None or sample["__key__"] == key:
                 meta = sample["json"]
                 frames = overlay_frames(
-                    sample["frames"].numpy(), pose=sample["pose"].numpy(), fgmask=sample["fgmask"].numpy(),
-                    tracks=sample["tracks"].numpy(), visible=sample["visible"].numpy(),
-                    track_mask=sample["track_mask"].numpy(), camera=sample["camera"].numpy(),
-                    label=meta["camera"]["label"])
+                    sample["frames"].numpy(),
+                    pose=sample["pose"].numpy(),
+                    fgmask=sample["fgmask"].numpy(),
+                    tracks=sample["tracks"].numpy(),
+                    visible=sample["visible"].numpy(),
+                    track_mask=sample["track_mask"].numpy(),
+                    camera=sample["camera"].numpy(),
+                    label=meta["camera"]["label"],
+                )
                 overlay.parent.mkdir(parents=True, exist_ok=True)
                 write_mp4(overlay, frames, meta["fps"])
-                console.print(f"sample {sample['__key__']} ({split}, {meta['frames']} frames "
-                              f"{meta['width']}x{meta['height']}, camera {meta['camera']['label']}, source "
-                              f"{meta['source']['uri']}) -> {overlay}")
+                console.print(
+                    f"sample {sample['__key__']} ({split}, {meta['frames']} frames "
+                    f"{meta['width']}x{meta['height']}, camera {meta['camera']['label']}, source "
+                    f"{meta['source']['uri']}) -> {overlay}"
+                )
                 return sample["__key__"]
     raise click.ClickException(f"no sample {key!r} in {shard_dir(out)}" if key else f"no sample in {out}")
 
@@ -79,8 +86,12 @@ def shards_command() -> None:
 @shards_command.command("inspect")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--key", default=None, help="The sample to render (default: the first train sample).")
-@click.option("--overlay", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the sample's overlay video (mask, skeleton, tracks, camera arrow) here.")
+@click.option(
+    "--overlay",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the sample's overlay video (mask, skeleton, tracks, camera arrow) here.",
+)
 def inspect_shards(out: Path, key: str | None, overlay: Path | None) -> None:
     """Summarise OUT (a curate job's output folder, or its shards/ folder) and optionally render one sample."""
     console = Console()

@@ -24,12 +24,19 @@ def _parse_size(_ctx: click.Context, _param: click.Parameter, value: str) -> tup
     return width, height
 
 
-def generate_corpus(n: int, out: Path, seed: int, config: SynthConfig, workers: int,
-                    console: Console) -> list[WrittenClip]:
+def generate_corpus(
+    n: int, out: Path, seed: int, config: SynthConfig, workers: int, console: Console
+) -> list[WrittenClip]:
     """Write the corpus with a progress bar, then print what was made and where."""
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]synth[/]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        TextColumn("[bold]synth[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
         task = progress.add_task("clips", total=n)
         results = write_corpus(n, out, seed, config, workers, on_clip=lambda _: progress.advance(task))
     print_summary(results, out, time.perf_counter() - started, console)
@@ -66,16 +73,32 @@ def print_summary(results: list[WrittenClip], out: Path, elapsed: float, console
 @click.option("--n", "n", type=click.IntRange(min=1), default=12, show_default=True, help="Number of clips.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Corpus seed; same seed, same clips.")
-@click.option("--size", callback=_parse_size, default="512x512", show_default=True,
-              help="Clip size WIDTHxHEIGHT (multiples of 4).")
+@click.option(
+    "--size",
+    callback=_parse_size,
+    default="512x512",
+    show_default=True,
+    help="Clip size WIDTHxHEIGHT (multiples of 4).",
+)
 @click.option("--frames", type=click.IntRange(min=2), default=48, show_default=True, help="Frames per clip.")
 @click.option("--fps", type=click.FloatRange(min=0, min_open=True, max=240), default=24.0, show_default=True)
-@click.option("--grid-step", type=int, default=16, show_default=True,
-              help="Spacing in pixels of the ground-truth background query grid on frame 0.")
-@click.option("--workers", type=click.IntRange(min=1), default=min(4, os.cpu_count() or 1), show_default=True,
-              help="Processes rendering in parallel.")
-def synth(n: int, out: Path, seed: int, size: tuple[int, int], frames: int, fps: float, grid_step: int,
-          workers: int) -> None:
+@click.option(
+    "--grid-step",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Spacing in pixels of the ground-truth background query grid on frame 0.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=min(4, os.cpu_count() or 1),
+    show_default=True,
+    help="Processes rendering in parallel.",
+)
+def synth(
+    n: int, out: Path, seed: int, size: tuple[int, int], frames: int, fps: float, grid_step: int, workers: int
+) -> None:
     """Render N synthetic human clips with exact ground truth.
 
     Each clip shows one or two articulated figures (walk, dance, wave, turn, jump) over a large textured

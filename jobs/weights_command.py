@@ -10,10 +10,20 @@ from rich.table import Table
 
 from curation.weights import LOCK_NAME, WEIGHTS, Lock, WeightsError, check, default_weights_dir, download, select
 
-_DIR = click.option("--dir", "weights_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                    help="weights directory (default: $BACKDROP_WEIGHTS, else ~/.cache/backdrop/weights)")
-_LOCK = click.option("--lock", "lock_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help=f"lock file of hashes recorded at first download (default: DIR/{LOCK_NAME})")
+_DIR = click.option(
+    "--dir",
+    "weights_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="weights directory (default: $BACKDROP_WEIGHTS, else ~/.cache/backdrop/weights)",
+)
+_LOCK = click.option(
+    "--lock",
+    "lock_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"lock file of hashes recorded at first download (default: DIR/{LOCK_NAME})",
+)
 
 
 def _lock(weights_dir: Path | None, lock_path: Path | None) -> Lock:

@@ -27,13 +27,15 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     clips = []
     for clip in written:
         base = Path(clip.video)
-        clips.append({
-            "name": clip.name,
-            "video": base,
-            "rgb": read_frames(base),
-            "gt": read_ground_truth(base.with_name(f"{clip.name}.gt.npz")),
-            "meta": json.loads(base.with_name(f"{clip.name}.json").read_text()),
-        })
+        clips.append(
+            {
+                "name": clip.name,
+                "video": base,
+                "rgb": read_frames(base),
+                "gt": read_ground_truth(base.with_name(f"{clip.name}.gt.npz")),
+                "meta": json.loads(base.with_name(f"{clip.name}.json").read_text()),
+            }
+        )
     return clips
 
 
@@ -51,8 +53,16 @@ def curated_small(small_corpus: list[dict]) -> list[dict]:
         mask, dilated = foreground_masks(rgb, gt["keypoints"])
         tracks = track_clip(rgb, mask, TrackerConfig(grid_step=SMALL.grid_step))
         camera = estimate_camera(tracks.positions, make_track_mask(tracks.positions, tracks.visible, dilated), size)
-        results.append({"clip": clip, "mask": mask, "dilated": dilated, "tracks": tracks,
-                        "track_mask": background_track_mask(tracks, dilated, camera), "camera": camera})
+        results.append(
+            {
+                "clip": clip,
+                "mask": mask,
+                "dilated": dilated,
+                "tracks": tracks,
+                "track_mask": background_track_mask(tracks, dilated, camera),
+                "camera": camera,
+            }
+        )
     return results
 
 

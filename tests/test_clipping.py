@@ -14,15 +14,19 @@ def _stream(frames: np.ndarray) -> list[DecodedFrame]:
     return [DecodedFrame(i, i / 24.0, i / 24.0, f) for i, f in enumerate(frames)]
 
 
-@pytest.mark.parametrize(("clip_frames", "stride", "max_per_shot"), [(10, None, None), (7, 5, None), (6, 4, 2),
-                                                                     (24, None, 1), (25, None, None)])
+@pytest.mark.parametrize(
+    ("clip_frames", "stride", "max_per_shot"),
+    [(10, None, None), (7, 5, None), (6, 4, 2), (24, None, 1), (25, None, None)],
+)
 def test_online_clips_equal_two_pass_plan(small_corpus, clip_frames, stride, max_per_shot):
     frames = np.concatenate([c["rgb"] for c in small_corpus[:5]])
     cuts = detect_cuts((detection_frame(f, 144)[..., ::-1] for f in frames), fps=24.0)
     assert cuts == [24, 48, 72, 96]
     expected = plan_clips(shots_from_cuts(cuts, len(frames)), clip_frames, stride, max_per_shot)
-    got = [(c[0].index, c[-1].index + 1) for c in iter_shot_clips(_stream(frames), 24.0, clip_frames,
-                                                                  stride=stride, max_per_shot=max_per_shot)]
+    got = [
+        (c[0].index, c[-1].index + 1)
+        for c in iter_shot_clips(_stream(frames), 24.0, clip_frames, stride=stride, max_per_shot=max_per_shot)
+    ]
     assert got == expected
     if clip_frames == 25:
         assert got == []  # no shot is long enough

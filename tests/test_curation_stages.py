@@ -41,8 +41,16 @@ def test_runner_produces_every_output(records):
         n = record["tracks"].shape[1]
         assert record["visible"].shape == record["track_mask"].shape == (24, n)
         assert not (record["track_mask"] & ~record["visible"]).any()
-        assert set(record["backends"]) == {"decode", "pose", "foreground", "tracks", "camera", "quality", "filter",
-                                           "encode"}
+        assert set(record["backends"]) == {
+            "decode",
+            "pose",
+            "foreground",
+            "tracks",
+            "camera",
+            "quality",
+            "filter",
+            "encode",
+        }
         assert record["key"] == f"{record['source_id']}-0000"
         assert record["scores"]["musiq"] is None and "not found" in record["scores_missing"]["musiq"]
     assert times.clips == 2 and set(times.seconds) >= {"decode", "tracks", "encode"}
@@ -88,8 +96,16 @@ def read_frames_bytes(data: bytes) -> np.ndarray:
 
 
 def test_filters_reject_with_reasons(small_corpus):
-    config = config_from_dict({"clips": {"frames": 24}, "filters": [
-        {"score": "person_count", "max": 1}, {"exclude_camera_labels": ["static"]}, {"score": "musiq", "min": 50}]})
+    config = config_from_dict(
+        {
+            "clips": {"frames": 24},
+            "filters": [
+                {"score": "person_count", "max": 1},
+                {"exclude_camera_labels": ["static"]},
+                {"score": "musiq", "min": 50},
+            ],
+        }
+    )
     out = list(run_sequential([small_corpus[0]["video"]], config, raise_errors=True))
     record = out[0]
     persons = record["scores"]["person_count"]
@@ -149,15 +165,25 @@ def test_inspect_writes_results_and_overlay(small_corpus, tmp_path):
     clip = small_corpus[4]
     config = tmp_path / "curation.yaml"
     config.write_text("clips: {frames: 24}\n")
-    result = CliRunner().invoke(cli, ["inspect", str(clip["video"]), "--out", str(tmp_path / "out"),
-                                      "--config", str(config)])
+    result = CliRunner().invoke(
+        cli, ["inspect", str(clip["video"]), "--out", str(tmp_path / "out"), "--config", str(config)]
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     (row,) = summary["clips"]
     key = row["key"]
     assert row["status"] == OK and row["camera_label"] == clip["meta"]["camera_label"]
-    for member in ("mp4", "json", "pose.npy", "tracks.npy", "visible.npy", "track_mask.npy", "fgmask.npy",
-                   "camera.npy", "overlay.mp4"):
+    for member in (
+        "mp4",
+        "json",
+        "pose.npy",
+        "tracks.npy",
+        "visible.npy",
+        "track_mask.npy",
+        "fgmask.npy",
+        "camera.npy",
+        "overlay.mp4",
+    ):
         assert (tmp_path / "out" / f"{key}.{member}").is_file(), member
     overlay = read_frames(tmp_path / "out" / f"{key}.overlay.mp4")
     assert overlay.shape == clip["rgb"].shape

@@ -61,12 +61,22 @@ def test_person_scores_count_confident_persons():
 
 
 def test_filter_rules_and_decisions():
-    rules = parse_rules([{"score": "sharpness", "min": 10}, {"score": "person_count", "min": 1, "max": 1},
-                         {"camera_labels": ["pan_left", "static"]}, {"score": "musiq", "min": 40, "required": True}])
+    rules = parse_rules(
+        [
+            {"score": "sharpness", "min": 10},
+            {"score": "person_count", "min": 1, "max": 1},
+            {"camera_labels": ["pan_left", "static"]},
+            {"score": "musiq", "min": 40, "required": True},
+        ]
+    )
     decision = apply_filters({"sharpness": 5.0, "person_count": 2.0, "musiq": None}, "zoom_in", rules)
     assert not decision.kept
-    assert decision.reasons == ("sharpness 5 < min 10", "person_count 2 > max 1",
-                                "camera label zoom_in not in ['pan_left', 'static']", "musiq not computed")
+    assert decision.reasons == (
+        "sharpness 5 < min 10",
+        "person_count 2 > max 1",
+        "camera label zoom_in not in ['pan_left', 'static']",
+        "musiq not computed",
+    )
     assert apply_filters({"sharpness": 50.0, "person_count": 1.0, "musiq": 41.0}, "static", rules).kept
     lenient = parse_rules([{"score": "musiq", "min": 40}])
     decision = apply_filters({"musiq": float("nan")}, "static", lenient)
@@ -82,13 +92,19 @@ def test_filter_rules_and_decisions():
 def test_config_reader(tmp_path):
     assert load_config(None) == CurationConfig()
     path = tmp_path / "c.yaml"
-    path.write_text("clips: {frames: 16, short_side: 256}\ntracks: {grid_step: 8}\n"
-                    "filters:\n  - {score: sharpness, min: 20}\nquality: {pyiqa: []}\n")
+    path.write_text(
+        "clips: {frames: 16, short_side: 256}\ntracks: {grid_step: 8}\n"
+        "filters:\n  - {score: sharpness, min: 20}\nquality: {pyiqa: []}\n"
+    )
     config = load_config(path)
     assert config.clips.frames == 16 and config.clips.short_side == 256 and config.tracks.grid_step == 8
     assert config.filters == (FilterRule(score="sharpness", min=20),) and config.quality.pyiqa == ()
-    for text, message in (("clip: {}", "unknown config sections"), ("clips: {frames: 1}", "at least 2"),
-                          ("clips: [1]", "must be a mapping"), ("clips: {frames: [", "cannot read")):
+    for text, message in (
+        ("clip: {}", "unknown config sections"),
+        ("clips: {frames: 1}", "at least 2"),
+        ("clips: [1]", "must be a mapping"),
+        ("clips: {frames: [", "cannot read"),
+    ):
         path.write_text(text)
         with pytest.raises(ValueError, match=message) as error:
             load_config(path)

@@ -18,17 +18,28 @@ def test_cpu_backends_run_as_one_operator_with_the_largest_request() -> None:
     (operator,) = plan_operators(config, CLIP_STAGES)
     assert operator.stages == (DecodeStage.name, *(stage.name for stage in CLIP_STAGES))
     requests = [DecodeStage.resources] + [stage.resources_for(config) for stage in CLIP_STAGES]
-    assert operator.resources == Resources(cpus=max(r.cpus for r in requests), gpus=0.0,
-                                           memory_gb=max(r.memory_gb for r in requests))
+    assert operator.resources == Resources(
+        cpus=max(r.cpus for r in requests), gpus=0.0, memory_gb=max(r.memory_gb for r in requests)
+    )
     assert operator.resources.cpus == 1.0 and operator.resources.memory_gb == 1.5  # decode's 1.5 GB leads
 
 
 def test_gpu_stages_stand_alone_and_keep_their_share() -> None:
-    config = config_from_dict({"pose": {"backend": "dwpose"}, "foreground": {"backend": "sam2"},
-                               "tracks": {"backend": "cotracker3"}, "sam2": {"device": "cpu"}})
+    config = config_from_dict(
+        {
+            "pose": {"backend": "dwpose"},
+            "foreground": {"backend": "sam2"},
+            "tracks": {"backend": "cotracker3"},
+            "sam2": {"device": "cpu"},
+        }
+    )
     operators = plan_operators(config, CLIP_STAGES)
     assert [op.stages for op in operators] == [
-        ("decode",), ("pose",), ("foreground",), ("tracks",), ("camera", "quality", "filter", "encode"),
+        ("decode",),
+        ("pose",),
+        ("foreground",),
+        ("tracks",),
+        ("camera", "quality", "filter", "encode"),
     ]
     assert _flat(operators) == ["decode", *(stage.name for stage in CLIP_STAGES)]  # nothing lost, order kept
     by_name = {op.name: op.resources for op in operators}

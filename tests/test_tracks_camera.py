@@ -59,15 +59,16 @@ def test_camera_labels_and_corner_error(curated_small):
     accuracy = np.mean([est == truth for est, truth in labels])
     assert accuracy >= 0.95, labels
     size = (512, 512)
-    errors = np.concatenate([corner_error(r["camera"].homographies, r["clip"]["gt"]["homography"], size)
-                             for r in curated_small])
+    errors = np.concatenate(
+        [corner_error(r["camera"].homographies, r["clip"]["gt"]["homography"], size) for r in curated_small]
+    )
     assert np.median(errors) <= 1.0
     assert {truth for _, truth in labels} >= {cm.STATIC, cm.PAN_LEFT, cm.ZOOM_IN, cm.ROLL, cm.SHAKE}
 
 
 def test_identity_frames_give_static_and_identity():
     rng = np.random.default_rng(0)
-    frame = (rng.uniform(0, 255, (96, 96)).astype(np.uint8))
+    frame = rng.uniform(0, 255, (96, 96)).astype(np.uint8)
     import cv2
 
     frame = cv2.GaussianBlur(frame, (0, 0), 1.5)

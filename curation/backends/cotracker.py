@@ -25,10 +25,13 @@ from curation.tracks import Tracks, grid_queries
 from curation.weights import resolve_checkpoint
 
 UPSTREAM = "facebookresearch/co-tracker"
-HOW_TO_GET = (f"CoTracker is not on the package registry. Clone https://github.com/{UPSTREAM} (CC-BY-NC-4.0) and set "
-              "cotracker.repo to the clone with cotracker.source: local, or run torch.hub.load('" + UPSTREAM +
-              "', 'cotracker3_online') once on a machine with a network so that torch.hub caches it; then "
-              "`backdrop weights download cotracker3-offline cotracker3-online` for the checkpoints.")
+HOW_TO_GET = (
+    f"CoTracker is not on the package registry. Clone https://github.com/{UPSTREAM} (CC-BY-NC-4.0) and set "
+    "cotracker.repo to the clone with cotracker.source: local, or run torch.hub.load('"
+    + UPSTREAM
+    + "', 'cotracker3_online') once on a machine with a network so that torch.hub caches it; then "
+    "`backdrop weights download cotracker3-offline cotracker3-online` for the checkpoints."
+)
 
 
 class CoTrackerUnavailable(RuntimeError):
@@ -88,8 +91,9 @@ def load_predictor(settings: CoTrackerSettings) -> Any:
     predictor = torch.hub.load(os.fspath(directory), entry, source="local", pretrained=False)
     if settings.checkpoint != "random":
         try:
-            path = resolve_checkpoint(settings.checkpoint, f"cotracker3-{settings.mode}", settings.weights_dir,
-                                      "cotracker.checkpoint")
+            path = resolve_checkpoint(
+                settings.checkpoint, f"cotracker3-{settings.mode}", settings.weights_dir, "cotracker.checkpoint"
+            )
         except FileNotFoundError as error:
             raise CoTrackerUnavailable(f"CoTracker3 {error}") from None
         predictor.model.load_state_dict(load_state_dict_file(path), strict=True)

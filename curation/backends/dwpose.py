@@ -77,8 +77,10 @@ class DWPoseEstimator:
             images.append(image.transpose(2, 0, 1))
             ratios.append(ratio)
         raw = self.detector.run(np.stack(images).astype(np.float32))[0]
-        return [dec.decode_yolox(raw[i], self.detector_size, ratios[i], s.score_threshold, s.nms_threshold)
-                for i in range(len(rgb))]
+        return [
+            dec.decode_yolox(raw[i], self.detector_size, ratios[i], s.score_threshold, s.nms_threshold)
+            for i in range(len(rgb))
+        ]
 
     def keypoints(self, rgb: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
         """Keypoints [K_t, 133, 3] of every box of every frame, from one batch of crops."""
@@ -88,8 +90,9 @@ class DWPoseEstimator:
         for t, frame_boxes in enumerate(boxes):
             for box in frame_boxes:
                 centre, scale = dec.box_center_scale(box, width / height)
-                crops.append(((dec.crop(rgb[t], centre, scale, self.pose_size) - POSE_MEAN) / POSE_STD)
-                             .transpose(2, 0, 1))
+                crops.append(
+                    ((dec.crop(rgb[t], centre, scale, self.pose_size) - POSE_MEAN) / POSE_STD).transpose(2, 0, 1)
+                )
                 places.append((t, centre, scale))
         out = [np.zeros((len(b), wb.NUM_KEYPOINTS, 3), np.float32) for b in boxes]
         if not crops:
@@ -150,6 +153,11 @@ def assemble(boxes: list[np.ndarray], people: list[np.ndarray], match_iou: float
 
 def dwpose_available(settings: DWPoseSettings) -> list[str]:
     """The files DWPose needs that are missing (empty when it can run)."""
-    return [os.fspath(p) for p in (_resolve(settings.detector, "dwpose-detector", settings.weights_dir),
-                                   _resolve(settings.model, "dwpose-wholebody", settings.weights_dir))
-            if not p.is_file()]
+    return [
+        os.fspath(p)
+        for p in (
+            _resolve(settings.detector, "dwpose-detector", settings.weights_dir),
+            _resolve(settings.model, "dwpose-wholebody", settings.weights_dir),
+        )
+        if not p.is_file()
+    ]

@@ -24,8 +24,9 @@ def letterbox(image: np.ndarray, size: tuple[int, int], pad_value: int = 114) ->
     """`image` [H, W, 3] scaled to fit `size` (height, width), top-left aligned on a grey canvas: (canvas, ratio)."""
     height, width = size
     ratio = min(height / image.shape[0], width / image.shape[1])
-    resized = cv2.resize(image, (int(image.shape[1] * ratio), int(image.shape[0] * ratio)),
-                         interpolation=cv2.INTER_LINEAR)
+    resized = cv2.resize(
+        image, (int(image.shape[1] * ratio), int(image.shape[0] * ratio)), interpolation=cv2.INTER_LINEAR
+    )
     canvas = np.full((height, width, 3), pad_value, np.uint8)
     canvas[: resized.shape[0], : resized.shape[1]] = resized
     return canvas, ratio
@@ -41,8 +42,9 @@ def yolox_grid(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(cells).astype(np.float32), np.concatenate(strides).astype(np.float32)
 
 
-def decode_yolox(raw: np.ndarray, size: tuple[int, int], ratio: float, score_threshold: float = 0.3,
-                 nms_threshold: float = 0.45) -> tuple[np.ndarray, np.ndarray]:
+def decode_yolox(
+    raw: np.ndarray, size: tuple[int, int], ratio: float, score_threshold: float = 0.3, nms_threshold: float = 0.45
+) -> tuple[np.ndarray, np.ndarray]:
     """Person boxes (x0, y0, x1, y1) in frame pixels [K, 4] and scores [K], best first, from one image's raw
     output [A, 5 + classes]."""
     cells, strides = yolox_grid(size)

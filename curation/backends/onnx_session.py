@@ -19,8 +19,10 @@ def providers(device: str = "auto") -> list[str]:
     if "CUDAExecutionProvider" in available:
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "cuda":
-        raise RuntimeError(f"device 'cuda' asked for, but ONNX Runtime offers only {available} (install "
-                           f"onnxruntime-gpu for the CUDA provider)")
+        raise RuntimeError(
+            f"device 'cuda' asked for, but ONNX Runtime offers only {available} (install "
+            f"onnxruntime-gpu for the CUDA provider)"
+        )
     return ["CPUExecutionProvider"]
 
 

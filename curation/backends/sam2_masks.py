@@ -58,8 +58,11 @@ def build_predictor(settings: Sam2Settings) -> Any:
     config = settings.config or f"configs/sam2.1/sam2.1_hiera_{CONFIGS[settings.model_size]}.yaml"
     checkpoint = None
     if settings.checkpoint != "random":
-        checkpoint = os.fspath(resolve_checkpoint(settings.checkpoint, f"sam2.1-{settings.model_size}",
-                                                  settings.weights_dir, "sam2.checkpoint"))
+        checkpoint = os.fspath(
+            resolve_checkpoint(
+                settings.checkpoint, f"sam2.1-{settings.model_size}", settings.weights_dir, "sam2.checkpoint"
+            )
+        )
     overrides = [] if settings.image_size is None else [f"++model.image_size={settings.image_size}"]
     device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     return build_sam2_video_predictor(config, checkpoint, device=device, hydra_overrides_extra=overrides)
@@ -75,8 +78,12 @@ def person_boxes(keypoints: np.ndarray, size: tuple[int, int], confidence: float
             continue
         lo, hi = points.min(axis=0), points.max(axis=0)
         pad = padding * (hi - lo)
-        boxes[t, p] = [max(0, lo[0] - pad[0]), max(0, lo[1] - pad[1]),
-                       min(width - 1, hi[0] + pad[0]), min(height - 1, hi[1] + pad[1])]
+        boxes[t, p] = [
+            max(0, lo[0] - pad[0]),
+            max(0, lo[1] - pad[1]),
+            min(width - 1, hi[0] + pad[0]),
+            min(height - 1, hi[1] + pad[1]),
+        ]
     return boxes
 
 
@@ -105,8 +112,9 @@ class Sam2Masks:
         images = np.stack([cv2.resize(f, (size, size), interpolation=cv2.INTER_LINEAR) for f in rgb])
         tensor = torch.from_numpy(((images.astype(np.float32) / 255.0 - MEAN) / STD).transpose(0, 3, 1, 2))
 
-        def load(*_args: Any, compute_device: Any = None, offload_video_to_cpu: bool = True,
-                 **_kwargs: Any) -> tuple[Any, int, int]:
+        def load(
+            *_args: Any, compute_device: Any = None, offload_video_to_cpu: bool = True, **_kwargs: Any
+        ) -> tuple[Any, int, int]:
             return (tensor if offload_video_to_cpu else tensor.to(compute_device)), rgb.shape[1], rgb.shape[2]
 
         with mock.patch("sam2.sam2_video_predictor.load_video_frames", load):
@@ -117,8 +125,11 @@ class Sam2Masks:
 
         s = self.settings
         with self._frames_from_memory(rgb), torch.inference_mode():
-            state = self.predictor.init_state(video_path="<frames in memory>", offload_video_to_cpu=s.offload_to_cpu,
-                                              offload_state_to_cpu=s.offload_to_cpu)
+            state = self.predictor.init_state(
+                video_path="<frames in memory>",
+                offload_video_to_cpu=s.offload_to_cpu,
+                offload_state_to_cpu=s.offload_to_cpu,
+            )
         # SAM2 keeps its memory features in bfloat16 and expects to run under bfloat16 autocast (as upstream's
         # examples do), on the CPU as on CUDA.
         autocast = torch.autocast(self.predictor.device.type, dtype=torch.bfloat16)
@@ -134,8 +145,7 @@ class Sam2Masks:
                 return
             passes = [False] + ([True] if first > 0 else [])
             for reverse in passes:
-                for t, ids, logits in self.predictor.propagate_in_video(state, start_frame_idx=first,
-                                                                        reverse=reverse):
+                for t, ids, logits in self.predictor.propagate_in_video(state, start_frame_idx=first, reverse=reverse):
                     masks = (logits[:, 0].float() > 0).cpu().numpy()
                     for i, p in enumerate(ids):
                         out[t, p] = masks[i]

@@ -60,11 +60,14 @@ class PoseStage(ClipStage):
             self._source, self._sidecar = source, None
             path = find_sidecar(source)
             if path is None:
-                raise FileNotFoundError(f"{source}: no pose sidecar beside it (looked for NAME.pose.npz, "
-                                        f"NAME.pose.npy, NAME.gt.npz); the learned pose backend is not configured")
+                raise FileNotFoundError(
+                    f"{source}: no pose sidecar beside it (looked for NAME.pose.npz, "
+                    f"NAME.pose.npy, NAME.gt.npz); the learned pose backend is not configured"
+                )
             self._sidecar = SidecarPose(path, tuple(record["source_size"]))
         record["pose"] = self._sidecar.estimate(  # type: ignore[union-attr]
-            record["frames"], record["source_frames"])
+            record["frames"], record["source_frames"]
+        )
         return record
 
 
@@ -98,8 +101,9 @@ class ForegroundStage(ClipStage):
             record["fgmask"] = mask
             record["fgmask_dilated"] = dilate_by_height(mask, record["pose"], self.config.foreground)
             return record
-        record["fgmask"], record["fgmask_dilated"] = foreground_masks(record["frames"], record["pose"],
-                                                                     self.config.foreground)
+        record["fgmask"], record["fgmask_dilated"] = foreground_masks(
+            record["frames"], record["pose"], self.config.foreground
+        )
         return record
 
 
@@ -201,8 +205,7 @@ class FilterStage(ClipStage):
 
     def process(self, record: Record) -> Record:
         decision = apply_filters(record["scores"], record.get("camera_label"), self.config.filters)
-        record["filter"] = {"kept": decision.kept, "reasons": list(decision.reasons),
-                            "skipped": list(decision.skipped)}
+        record["filter"] = {"kept": decision.kept, "reasons": list(decision.reasons), "skipped": list(decision.skipped)}
         if not decision.kept:
             record.update(status=REJECTED, stage=self.name, reason=decision.reason)
         return record

@@ -32,8 +32,11 @@ class Operator:
 
 
 def _merged(requests: list[Resources]) -> Resources:
-    return Resources(cpus=max(r.cpus for r in requests), gpus=max(r.gpus for r in requests),
-                     memory_gb=max(r.memory_gb for r in requests))
+    return Resources(
+        cpus=max(r.cpus for r in requests),
+        gpus=max(r.gpus for r in requests),
+        memory_gb=max(r.memory_gb for r in requests),
+    )
 
 
 def plan_operators(config: CurationConfig, clip_stages: tuple[type[ClipStage], ...]) -> list[Operator]:

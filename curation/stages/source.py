@@ -60,8 +60,13 @@ class DecodeStage:
             yield failed_source(source, self.name, str(error), sha256)
             return
         if max(info.width, info.height) > clips.max_source_side:
-            yield failed_source(source, self.name, f"{source}: resolution {info.width}x{info.height} exceeds "
-                                f"clips.max_source_side={clips.max_source_side}", sha256)
+            yield failed_source(
+                source,
+                self.name,
+                f"{source}: resolution {info.width}x{info.height} exceeds "
+                f"clips.max_source_side={clips.max_source_side}",
+                sha256,
+            )
             return
         fps = clips.fps or info.average_fps or 25.0
         size = clip_size(info.width, info.height, clips.short_side)
@@ -77,21 +82,37 @@ class DecodeStage:
 
         try:
             stream = resized_frames(counted(iter_resampled(source, fps)), size)
-            for frames in iter_shot_clips(stream, fps, clips.frames, stride=clips.stride,
-                                          max_per_shot=clips.max_per_shot, threshold=clips.cut_threshold,
-                                          min_shot_frames=clips.min_shot_frames,
-                                          detect_short_side=clips.detect_short_side):
+            for frames in iter_shot_clips(
+                stream,
+                fps,
+                clips.frames,
+                stride=clips.stride,
+                max_per_shot=clips.max_per_shot,
+                threshold=clips.cut_threshold,
+                min_shot_frames=clips.min_shot_frames,
+                detect_short_side=clips.detect_short_side,
+            ):
                 start, end = frames[0].index, frames[-1].index + 1
                 # Decode-order indices, not time x average rate: under a variable frame rate the two differ, and
                 # per-frame sidecars (pose) are indexed by the source's frames.
                 source_frames = np.array([f.source_index for f in frames])
                 yield {
-                    "key": clip_key(source_id, count), "source": source, "source_id": source_id,
-                    "source_sha256": sha256, "clip_index": count, "status": OK,
-                    "start_frame": start, "end_frame": end, "start_s": frames[0].time_s, "end_s": end / fps,
-                    "source_start_s": frames[0].source_time_s, "fps": float(fps),
-                    "source_frames": source_frames, "source_size": (info.width, info.height),
-                    "frames": np.stack([f.rgb for f in frames]), "backends": {self.name: self.backend},
+                    "key": clip_key(source_id, count),
+                    "source": source,
+                    "source_id": source_id,
+                    "source_sha256": sha256,
+                    "clip_index": count,
+                    "status": OK,
+                    "start_frame": start,
+                    "end_frame": end,
+                    "start_s": frames[0].time_s,
+                    "end_s": end / fps,
+                    "source_start_s": frames[0].source_time_s,
+                    "fps": float(fps),
+                    "source_frames": source_frames,
+                    "source_size": (info.width, info.height),
+                    "frames": np.stack([f.rgb for f in frames]),
+                    "backends": {self.name: self.backend},
                 }
                 count += 1
         except DecodeError as error:
@@ -99,5 +120,9 @@ class DecodeStage:
             yield failed_source(source, self.name, reason, sha256)
             return
         if count == 0:
-            yield failed_source(source, self.name, f"{source}: no clip of {clips.frames} frames fits in any shot "
-                                f"({decoded} frames at {fps:g} fps)", sha256)
+            yield failed_source(
+                source,
+                self.name,
+                f"{source}: no clip of {clips.frames} frames fits in any shot ({decoded} frames at {fps:g} fps)",
+                sha256,
+            )

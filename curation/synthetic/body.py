@@ -101,10 +101,12 @@ def _face_template() -> np.ndarray:
     eyes = np.concatenate([eye + [-0.33, 0.25], eye + [0.33, 0.25]])
     outer_angle = np.radians(np.linspace(180, -180, 12, endpoint=False))
     inner_angle = np.radians(np.linspace(180, -180, 8, endpoint=False))
-    mouth = np.concatenate([
-        np.stack([0.3 * np.cos(outer_angle), -0.45 + 0.1 * np.sin(outer_angle)], axis=1),
-        np.stack([0.2 * np.cos(inner_angle), -0.45 + 0.04 * np.sin(inner_angle)], axis=1),
-    ])
+    mouth = np.concatenate(
+        [
+            np.stack([0.3 * np.cos(outer_angle), -0.45 + 0.1 * np.sin(outer_angle)], axis=1),
+            np.stack([0.2 * np.cos(inner_angle), -0.45 + 0.04 * np.sin(inner_angle)], axis=1),
+        ]
+    )
     return np.concatenate([jaw, brow_r, brow_l, bridge, nostrils, eyes, mouth])
 
 
@@ -208,8 +210,11 @@ def _yaw_matrices(yaw: np.ndarray) -> np.ndarray:
     """
     c, s = np.cos(yaw), np.sin(yaw)
     zero, one = np.zeros_like(yaw), np.ones_like(yaw)
-    return np.stack([
-        np.stack([c, zero, s], axis=1),
-        np.stack([zero, one, zero], axis=1),
-        np.stack([-s, zero, c], axis=1),
-    ], axis=1)
+    return np.stack(
+        [
+            np.stack([c, zero, s], axis=1),
+            np.stack([zero, one, zero], axis=1),
+            np.stack([-s, zero, c], axis=1),
+        ],
+        axis=1,
+    )

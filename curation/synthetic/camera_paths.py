@@ -28,8 +28,9 @@ def resolve_recipe(recipe: tuple[str, ...], rng: np.random.Generator) -> tuple[s
     return tuple(str(rng.choice(choices[c])) if c in choices else c for c in recipe)
 
 
-def similarity_homographies(tx: np.ndarray, ty: np.ndarray, rotation_deg: np.ndarray, scale: np.ndarray,
-                            size: tuple[int, int]) -> np.ndarray:
+def similarity_homographies(
+    tx: np.ndarray, ty: np.ndarray, rotation_deg: np.ndarray, scale: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
     """[T, 3, 3] homographies: rotate and scale about the image centre, then translate the centre by (tx, ty)."""
     width, height = size
     cx, cy = width / 2.0, height / 2.0
@@ -49,8 +50,9 @@ def _jitter(rng: np.random.Generator, frames: int, sigma: float) -> np.ndarray:
     return noise * np.clip(np.arange(frames) / 3.0, 0, 1)  # starts at zero: frame 0 is the identity
 
 
-def sample_camera_path(rng: np.random.Generator, components: tuple[str, ...], frames: int, fps: float,
-                       size: tuple[int, int]) -> np.ndarray:
+def sample_camera_path(
+    rng: np.random.Generator, components: tuple[str, ...], frames: int, fps: float, size: tuple[int, int]
+) -> np.ndarray:
     """Homographies [T, 3, 3] for the given directed components."""
     width, height = size
     diagonal = float(np.hypot(width, height))

@@ -118,8 +118,9 @@ class SyntheticClip:
         # Ground truth lists persons largest first (the shard's order); nearer (larger) ones are drawn last.
         return sorted(persons, key=lambda p: -p.scale)
 
-    def render_frame(self, t: int, *, scene_frame: int | None = None,
-                     extra_camera: np.ndarray | None = None) -> RenderedFrame:
+    def render_frame(
+        self, t: int, *, scene_frame: int | None = None, extra_camera: np.ndarray | None = None
+    ) -> RenderedFrame:
         """Frame `t`: the scene (background plane, moving object, nearer layer), then the persons over it.
 
         The benchmark's reference rows reuse this composition: `scene_frame` renders the scene as it is at another
@@ -215,8 +216,9 @@ class RenderedClip:
     metadata: dict
 
 
-def render_clip(seed: int, index: int = 0, config: SynthConfig | None = None,
-                plan: ClipPlan | None = None) -> RenderedClip:
+def render_clip(
+    seed: int, index: int = 0, config: SynthConfig | None = None, plan: ClipPlan | None = None
+) -> RenderedClip:
     """Render a whole clip and its ground truth in memory."""
     config = config or SynthConfig()
     clip = SyntheticClip(plan or plan_clip(seed, index), config)

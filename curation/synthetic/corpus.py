@@ -76,8 +76,14 @@ def _write_indexed(args: tuple[int, int, SynthConfig, str]) -> WrittenClip:
     return write_clip(plan_clip(seed, index), config, Path(out_dir))
 
 
-def write_corpus(n: int, out_dir: str | os.PathLike, seed: int = 0, config: SynthConfig | None = None,
-                 workers: int = 1, on_clip: Callable[[WrittenClip], None] | None = None) -> list[WrittenClip]:
+def write_corpus(
+    n: int,
+    out_dir: str | os.PathLike,
+    seed: int = 0,
+    config: SynthConfig | None = None,
+    workers: int = 1,
+    on_clip: Callable[[WrittenClip], None] | None = None,
+) -> list[WrittenClip]:
     """Write clips 0..n-1 of the corpus of `seed` into `out_dir`; clips already complete are kept as they are."""
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")

@@ -62,12 +62,22 @@ class Person:
     yaw: np.ndarray  # [T]
 
     @classmethod
-    def sample(cls, rng: np.random.Generator, motion: str, times: np.ndarray, centre_x: float, ground_y: float,
-               scale: float) -> Person:
+    def sample(
+        cls, rng: np.random.Generator, motion: str, times: np.ndarray, centre_x: float, ground_y: float, scale: float
+    ) -> Person:
         shape = sample_body_shape(rng)
         pose = animate(motion, times, rng)
-        return cls(shape, sample_appearance(rng), motion, centre_x, ground_y, scale,
-                   forward_kinematics(shape, pose), pose.root, pose.yaw)
+        return cls(
+            shape,
+            sample_appearance(rng),
+            motion,
+            centre_x,
+            ground_y,
+            scale,
+            forward_kinematics(shape, pose),
+            pose.root,
+            pose.yaw,
+        )
 
     def to_screen(self, points: np.ndarray, frame: int) -> np.ndarray:
         """Body-unit points [..., 3] at `frame` to screen pixels [..., 2] (orthographic)."""
@@ -103,8 +113,9 @@ class Person:
         box = np.concatenate([torso + s.torso_depth * forward, torso - s.torso_depth * forward])
         parts.append((float(torso[:, 2].mean()), ("polygon", box, a.shirt)))
         hips = np.stack([kp3[i["right_hip"]], kp3[i["left_hip"]]])
-        pelvis_box = np.concatenate([hips + s.torso_depth * forward, hips - s.torso_depth * forward,
-                                     hips + [0, -0.06, 0]])
+        pelvis_box = np.concatenate(
+            [hips + s.torso_depth * forward, hips - s.torso_depth * forward, hips + [0, -0.06, 0]]
+        )
         parts.append((float(hips[:, 2].mean()) + 1e-3, ("polygon", pelvis_box, a.pants)))
         capsule(joints["neck_base"], joints["head"], 0.03, 0.03, a.skin)
         for side in ("left", "right"):
@@ -144,7 +155,13 @@ class Person:
             i = wb.INDEX
             kp3 = self.skeleton.keypoints[frame]
             for eye in ("left_eye", "right_eye"):
-                paint_ellipse(canvas, mask, self.to_screen(kp3[i[eye]], frame), (0.14 * r, 0.09 * r), 0.0,
-                              Material((30.0, 25.0, 20.0)))
+                paint_ellipse(
+                    canvas,
+                    mask,
+                    self.to_screen(kp3[i[eye]], frame),
+                    (0.14 * r, 0.09 * r),
+                    0.0,
+                    Material((30.0, 25.0, 20.0)),
+                )
             mouth = self.to_screen(kp3[23 + 48 : 23 + 60], frame)
             paint_polygon(canvas, mask, mouth, Material((150.0, 60.0, 60.0)))

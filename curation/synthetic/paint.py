@@ -38,16 +38,18 @@ def _stripes(material: Material, coordinate: np.ndarray) -> np.ndarray | float:
     return 1.0 + material.stripe_contrast * np.sin(2 * np.pi * coordinate / material.stripe_period)
 
 
-def _write(canvas: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int], inside: np.ndarray,
-           shade: np.ndarray) -> None:
+def _write(
+    canvas: np.ndarray, mask: np.ndarray, box: tuple[int, int, int, int], inside: np.ndarray, shade: np.ndarray
+) -> None:
     x0, y0, x1, y1 = box
     region = canvas[y0:y1, x0:x1]
     region[inside] = np.clip(shade[inside], 0, 255).astype(np.uint8)
     mask[y0:y1, x0:x1] |= inside
 
 
-def paint_capsule(canvas: np.ndarray, mask: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float, r1: float,
-                  material: Material) -> None:
+def paint_capsule(
+    canvas: np.ndarray, mask: np.ndarray, p0: np.ndarray, p1: np.ndarray, r0: float, r1: float, material: Material
+) -> None:
     """A tapered capsule from p0 (radius r0) to p1 (radius r1), shaded like a lit cylinder."""
     height, width = mask.shape
     box = _box(np.stack([p0, p1]), max(r0, r1) + 1, width, height)
@@ -58,8 +60,11 @@ def paint_capsule(canvas: np.ndarray, mask: np.ndarray, p0: np.ndarray, p1: np.n
     py = np.arange(y0, y1, dtype=np.float32)[:, None]
     v = (p1 - p0).astype(np.float32)
     length2 = float(v @ v)
-    u = np.zeros((y1 - y0, x1 - x0), np.float32) if length2 < 1e-9 else np.clip(
-        ((px - p0[0]) * v[0] + (py - p0[1]) * v[1]) / length2, 0, 1)
+    u = (
+        np.zeros((y1 - y0, x1 - x0), np.float32)
+        if length2 < 1e-9
+        else np.clip(((px - p0[0]) * v[0] + (py - p0[1]) * v[1]) / length2, 0, 1)
+    )
     dx = px - (p0[0] + u * v[0])
     dy = py - (p0[1] + u * v[1])
     dist = np.sqrt(dx * dx + dy * dy)
@@ -100,8 +105,14 @@ def paint_polygon(canvas: np.ndarray, mask: np.ndarray, points: np.ndarray, mate
     _write(canvas, mask, box, inside, shade)
 
 
-def paint_ellipse(canvas: np.ndarray, mask: np.ndarray, centre: np.ndarray, axes: tuple[float, float],
-                  angle_deg: float, material: Material) -> None:
+def paint_ellipse(
+    canvas: np.ndarray,
+    mask: np.ndarray,
+    centre: np.ndarray,
+    axes: tuple[float, float],
+    angle_deg: float,
+    material: Material,
+) -> None:
     """A filled ellipse shaded like a lit sphere."""
     height, width = mask.shape
     pad = max(axes) + 1

@@ -67,8 +67,9 @@ class PlaneLayer:
         shift = np.array([[1.0, 0.0, self.origin[0]], [0.0, 1.0, self.origin[1]], [0.0, 0.0, 1.0]])
         return self.homographies[frame] @ shift
 
-    def render(self, frame: int, size: tuple[int, int],
-               extra: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def render(
+        self, frame: int, size: tuple[int, int], extra: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The layer's pixels at `frame` and, for a layer with alpha, its coverage mask.
 
         `extra` (3x3) is an image-space homography applied after the camera's: a camera error injected on purpose
@@ -129,8 +130,9 @@ def near_layer_homographies(rng: np.random.Generator, camera: np.ndarray, size: 
     gain = rng.uniform(1.5, 2.2)
     drift = rng.uniform(0.3, 1.0) * rng.choice([-1.0, 1.0])
     steps = np.arange(frames, dtype=np.float64)
-    return similarity_homographies(gain * params.tx + drift * steps, gain * params.ty, params.rotation_deg,
-                                   params.scale ** gain, size)
+    return similarity_homographies(
+        gain * params.tx + drift * steps, gain * params.ty, params.rotation_deg, params.scale**gain, size
+    )
 
 
 @dataclass

@@ -31,8 +31,16 @@ from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
 from jobs.bench.report import write_report
 
-UNITS = {"bg-track": "px", "bg-camera": "px", "bg-camera-translation": "px", "bg-camera-rotation": "deg",
-         "bg-camera-scale": "%", "bg-camera-label": "fraction", "bg-epipolar": "px", "bg-dynamics": "ratio"}
+UNITS = {
+    "bg-track": "px",
+    "bg-camera": "px",
+    "bg-camera-translation": "px",
+    "bg-camera-rotation": "deg",
+    "bg-camera-scale": "%",
+    "bg-camera-label": "fraction",
+    "bg-epipolar": "px",
+    "bg-dynamics": "ratio",
+}
 
 
 def _mean(values: dict[str, float], keys: list[str]) -> float:
@@ -44,8 +52,14 @@ def _fmt(value: float) -> str:
     return "n/a" if not np.isfinite(value) else f"{value:.3f}"
 
 
-def build_report(results: dict[str, list[dict]], labels: dict[str, str], frames: int, shift_px: float,
-                 timing: dict[str, float], args: argparse.Namespace) -> str:
+def build_report(
+    results: dict[str, list[dict]],
+    labels: dict[str, str],
+    frames: int,
+    shift_px: float,
+    timing: dict[str, float],
+    args: argparse.Namespace,
+) -> str:
     per = {row: {r["metric"]: r for r in rows} for row, rows in results.items()}
     keys = sorted(labels)
     moving = [k for k in keys if labels[k] != "static"]
@@ -69,31 +83,45 @@ def build_report(results: dict[str, list[dict]], labels: dict[str, str], frames:
     ]
     for metric in BACKGROUND_METRICS:
         better = {True: "higher", False: "lower", None: "1 is ideal"}[gt[metric]["higher_is_better"]]
-        cells = [f"{_fmt(per[row][metric]['value'])} ({_fmt(_mean(per[row][metric]['per_video'], moving))})"
-                 for row in REFERENCE_ROWS]
+        cells = [
+            f"{_fmt(per[row][metric]['value'])} ({_fmt(_mean(per[row][metric]['per_video'], moving))})"
+            for row in REFERENCE_ROWS
+        ]
         lines.append(f"| {metric} | {UNITS[metric]} | {better} | " + " | ".join(cells) + " |")
     route = gt["bg-epipolar"]["epipolar_route"]
-    lines += ["", f"`bg-epipolar` route on this corpus: {route} (every synthetic background is a plane, so the "
-              "ground truth's fundamental matrix is degenerate and each frame falls back to the homography transfer "
-              "error, which then equals `bg-track`'s definition).", ""]
+    lines += [
+        "",
+        f"`bg-epipolar` route on this corpus: {route} (every synthetic background is a plane, so the "
+        "ground truth's fundamental matrix is degenerate and each frame falls back to the homography transfer "
+        "error, which then equals `bg-track`'s definition).",
+        "",
+    ]
 
     lines += ["## Ratios", "", "| what | value | bar |", "|---|---|---|"]
     for metric in ("bg-track", "bg-camera"):
         agg = _mean(frozen[metric]["per_video"], moving) / _mean(gt[metric]["per_video"], moving)
         per_clip = min(frozen[metric]["per_video"][k] / gt[metric]["per_video"][k] for k in moving)
-        lines.append(f"| frozen / ground truth, `{metric}`, moving clips (means) | {agg:.1f}x | >= 10x: "
-                     f"{'met' if agg >= 10 else 'NOT met'} |")
+        lines.append(
+            f"| frozen / ground truth, `{metric}`, moving clips (means) | {agg:.1f}x | >= 10x: "
+            f"{'met' if agg >= 10 else 'NOT met'} |"
+        )
         lines.append(f"| frozen / ground truth, `{metric}`, smallest per-clip ratio | {per_clip:.1f}x | |")
     for metric in ("bg-camera-translation", "bg-camera"):
         values = np.array(list(shifted[metric]["per_video"].values()))
         worst = float(np.max(np.abs(values - injected)) / injected)
-        lines.append(f"| shifted `{metric}` / injected {injected:.3f} px: mean, worst clip deviation | "
-                     f"{values.mean() / injected:.3f}, {100 * worst:.1f}% | within 10%: "
-                     f"{'met' if worst <= 0.1 else 'NOT met'} |")
-    lines += ["", "## Per clip", "",
-              "| clip | camera | GT track px | GT camera px | frozen track px | frozen camera px | frozen/GT track |"
-              " shifted translation px | shifted dev. | GT dynamics | frozen dynamics |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| shifted `{metric}` / injected {injected:.3f} px: mean, worst clip deviation | "
+            f"{values.mean() / injected:.3f}, {100 * worst:.1f}% | within 10%: "
+            f"{'met' if worst <= 0.1 else 'NOT met'} |"
+        )
+    lines += [
+        "",
+        "## Per clip",
+        "",
+        "| clip | camera | GT track px | GT camera px | frozen track px | frozen camera px | frozen/GT track |"
+        " shifted translation px | shifted dev. | GT dynamics | frozen dynamics |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for k in keys:
         g, f = gt["bg-track"]["per_video"][k], frozen["bg-track"]["per_video"][k]
         s = shifted["bg-camera-translation"]["per_video"][k]
@@ -103,8 +131,11 @@ def build_report(results: dict[str, list[dict]], labels: dict[str, str], frames:
             f"{100 * (s - injected) / injected:+.1f}% | {_fmt(gt['bg-dynamics']['per_video'].get(k, np.nan))} | "
             f"{_fmt(frozen['bg-dynamics']['per_video'].get(k, np.nan))} |"
         )
-    lines += ["", "Dynamics is n/a where the ground truth's median background displacement is under 1 px (static "
-              "camera). Results tables: " + ", ".join(f"`{args.work}/{row}.json`" for row in REFERENCE_ROWS) + "."]
+    lines += [
+        "",
+        "Dynamics is n/a where the ground truth's median background displacement is under 1 px (static "
+        "camera). Results tables: " + ", ".join(f"`{args.work}/{row}.json`" for row in REFERENCE_ROWS) + ".",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -115,8 +146,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=SynthConfig.width, help="square clip side (pixels)")
     parser.add_argument("--frames", type=int, default=SynthConfig.frames)
     parser.add_argument("--shift-px", type=float, default=32.0)
-    parser.add_argument("--work", type=Path, default=Path("out/bench/background_suite"),
-                        help="corpus, row videos and result tables (kept; a finished corpus is reused)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path("out/bench/background_suite"),
+        help="corpus, row videos and result tables (kept; a finished corpus is reused)",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(1)  # stable timings and results on shared machines
 

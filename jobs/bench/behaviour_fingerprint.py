@@ -57,8 +57,21 @@ def fingerprint(work: Path) -> dict[str, Any]:
     result: dict[str, Any] = {"corpus": hash_tree(corpus)}
     for engine in ("sequential", "ray"):
         out = work / f"curated-{engine}"
-        backdrop("curate", corpus, "--out", out, "--config", config, "--engine", engine, "--test-fraction", 0.2,
-                 "--shard-mb", 64, *(["--num-cpus", 2] if engine == "ray" else []))
+        backdrop(
+            "curate",
+            corpus,
+            "--out",
+            out,
+            "--config",
+            config,
+            "--engine",
+            engine,
+            "--test-fraction",
+            0.2,
+            "--shard-mb",
+            64,
+            *(["--num-cpus", 2] if engine == "ray" else []),
+        )
         result[f"curated-{engine}"] = hash_tree(out)
     rows = work / "rows"
     backdrop("reference-rows", "--ref", corpus, "--out", rows)
@@ -66,8 +79,19 @@ def fingerprint(work: Path) -> dict[str, Any]:
         name: score_values(rows / f"{name}.json")
         for name in ("ground-truth", "frozen-background", "shifted-background")
     }
-    backdrop("score", "--pred", rows / "frozen-background", "--ref", corpus, "--protocol", "bd16",
-             "--metrics", "psnr", "--out", rows / "frozen-pixel")
+    backdrop(
+        "score",
+        "--pred",
+        rows / "frozen-background",
+        "--ref",
+        corpus,
+        "--protocol",
+        "bd16",
+        "--metrics",
+        "psnr",
+        "--out",
+        rows / "frozen-pixel",
+    )
     result["frozen-pixel"] = score_values(rows / "frozen-pixel.json")
     return result
 

@@ -50,12 +50,18 @@ def evaluate_clip(video: Path, gt: dict[str, np.ndarray], truth_label: str) -> d
     both = tracks.visible & gt_visible
     errors = np.linalg.norm(tracks.positions - gt["gt_tracks"][:, tracks.grid_index], axis=-1)[both]
     return {
-        "truth": truth_label, "label": camera.label, "errors": errors,
-        "agree": int((tracks.visible == gt_visible).sum()), "pairs": int(gt_visible.size),
-        "kept": int(track_mask.sum()), "kept_background": int((track_mask & gt_visible).sum()),
+        "truth": truth_label,
+        "label": camera.label,
+        "errors": errors,
+        "agree": int((tracks.visible == gt_visible).sum()),
+        "pairs": int(gt_visible.size),
+        "kept": int(track_mask.sum()),
+        "kept_background": int((track_mask & gt_visible).sum()),
         "background": int(gt_visible.sum()),
         "corner": corner_error(camera.homographies, gt["homography"], size),
-        "foreground_s": masked - start, "track_s": tracked - masked, "camera_s": done - tracked,
+        "foreground_s": masked - start,
+        "track_s": tracked - masked,
+        "camera_s": done - tracked,
     }
 
 
@@ -112,9 +118,11 @@ def report(rows: list[dict], shots: dict, command: str, render_s: float) -> str:
     ]
     for name, value, bar, higher in bars:
         lines.append(f"| {name} | {value:.4f} | {'>=' if higher else '<='} {bar} | {_bar(value, bar, higher)} |")
-    lines.append(f"| shots: every cut within 1 frame, no false cut ({len(shots['truth'])} cuts, {SHOT_CLIPS} "
-                 f"clips joined into one H.264 video) | found {shots['found']}, false {shots['false']} | "
-                 f"truth {shots['truth']} | {'pass' if shots_ok else 'FAIL'} |")
+    lines.append(
+        f"| shots: every cut within 1 frame, no false cut ({len(shots['truth'])} cuts, {SHOT_CLIPS} "
+        f"clips joined into one H.264 video) | found {shots['found']}, false {shots['false']} | "
+        f"truth {shots['truth']} | {'pass' if shots_ok else 'FAIL'} |"
+    )
     lines += [
         "",
         f"End-point errors over {len(errors)} (point, frame) pairs visible in both; visibility over "
@@ -139,7 +147,8 @@ def report(rows: list[dict], shots: dict, command: str, render_s: float) -> str:
             f"{sum(r['agree'] for r in group) / sum(r['pairs'] for r in group):.4f} | "
             f"{sum(r['kept_background'] for r in group) / max(sum(r['kept'] for r in group), 1):.4f} | "
             f"{sum(r['kept_background'] for r in group) / max(sum(r['background'] for r in group), 1):.4f} | "
-            f"{np.median(errs):.3f} | {np.median(np.concatenate([r['corner'] for r in group])):.3f} |")
+            f"{np.median(errs):.3f} | {np.median(np.concatenate([r['corner'] for r in group])):.3f} |"
+        )
     wrong = [(i, r["truth"], r["label"]) for i, r in enumerate(rows) if r["label"] != r["truth"]]
     lines += ["", "Mislabelled clips: " + (", ".join(f"clip {i}: {t} -> {e}" for i, t, e in wrong) or "none") + "."]
     return "\n".join(lines) + "\n"
@@ -162,10 +171,17 @@ def main() -> None:
         render_s = time.perf_counter() - start
         rows = []
         for clip in written:
-            rows.append(evaluate_clip(clip.video, read_ground_truth(clip.video.with_name(f"{clip.name}.gt.npz")),
-                                      clip.metadata["camera_label"]))
-            print(f"{clip.name}: {rows[-1]['truth']} -> {rows[-1]['label']}, track {rows[-1]['track_s']:.2f} s",
-                  flush=True)
+            rows.append(
+                evaluate_clip(
+                    clip.video,
+                    read_ground_truth(clip.video.with_name(f"{clip.name}.gt.npz")),
+                    clip.metadata["camera_label"],
+                )
+            )
+            print(
+                f"{clip.name}: {rows[-1]['truth']} -> {rows[-1]['label']}, track {rows[-1]['track_s']:.2f} s",
+                flush=True,
+            )
         shots = shots_check([c.video for c in written[:SHOT_CLIPS]], out)
     command = f"python -m jobs.bench.curation_accuracy --clips {args.clips} --seed {args.seed}"
     text = report(rows, shots, command, render_s)

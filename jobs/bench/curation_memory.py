@@ -95,13 +95,23 @@ def measure(video: Path) -> dict:
         statuses[record["status"]] = statuses.get(record["status"], 0) + 1
         progress.append((time.perf_counter(), record.get("end_s", 0.0)))
         if len(progress) % 25 == 0:
-            print(f"{len(progress)} clips, {progress[-1][1]:.0f} s of video, RSS {rss_bytes() / 2**30:.2f} GiB",
-                  flush=True)
+            print(
+                f"{len(progress)} clips, {progress[-1][1]:.0f} s of video, RSS {rss_bytes() / 2**30:.2f} GiB",
+                flush=True,
+            )
     done.set()
     sampler.join()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"samples": samples, "progress": progress, "peak": peak, "start_rss": start_rss, "statuses": statuses,
-            "wall": time.perf_counter() - started, "started": started, "stages": times.seconds}
+    return {
+        "samples": samples,
+        "progress": progress,
+        "peak": peak,
+        "start_rss": start_rss,
+        "statuses": statuses,
+        "wall": time.perf_counter() - started,
+        "started": started,
+        "stages": times.seconds,
+    }
 
 
 def rss_at(result: dict, video_seconds: float) -> float:
@@ -146,8 +156,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     args.work.mkdir(parents=True, exist_ok=True)
     # The video is made in a child process, so this process's peak measures curation alone.
-    maker = multiprocessing.get_context("spawn").Process(target=make_long_video,
-                                                         args=(args.work, args.minutes, size))
+    maker = multiprocessing.get_context("spawn").Process(target=make_long_video, args=(args.work, args.minutes, size))
     maker.start()
     maker.join()
     if maker.exitcode != 0:

@@ -56,8 +56,14 @@ def measure(clips: int, seed: int, tmp: Path) -> dict:
             failed.append({"key": record["key"], "reason": record["reason"]})
     pipeline = time.process_time() - start
     decode, encode = decode_encode_seconds(videos, written[0].metadata["fps"], tmp)
-    return {"clips": clips, "failed": failed, "stages": times.seconds, "pipeline": pipeline,
-            "decode": decode, "encode": encode}
+    return {
+        "clips": clips,
+        "failed": failed,
+        "stages": times.seconds,
+        "pipeline": pipeline,
+        "decode": decode,
+        "encode": encode,
+    }
 
 
 def report(result: dict, command: str) -> str:
@@ -85,8 +91,11 @@ def report(result: dict, command: str) -> str:
     total = sum(result["stages"].values())
     for name, seconds in result["stages"].items():
         lines.append(f"| {name} | {seconds / n:.3f} | {seconds / total:.0%} |")
-    lines += ["", "The decode stage includes hashing the source, probing it and shot detection; the baseline decodes "
-              "with the same decoder and encodes with the same settings."]
+    lines += [
+        "",
+        "The decode stage includes hashing the source, probing it and shot detection; the baseline decodes "
+        "with the same decoder and encodes with the same settings.",
+    ]
     return "\n".join(lines) + "\n"
 
 

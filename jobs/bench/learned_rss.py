@@ -67,23 +67,32 @@ def main(argv: list[str] | None = None) -> None:
         detector, pose = tiny_dwpose(work / "onnx")
         hub = cotracker_hub(work / "hub")
         video = work / "long.mp4"
-        child = multiprocessing.get_context("fork").Process(target=make_video,
-                                                           args=(video, args.minutes, args.fps, args.size))
+        child = multiprocessing.get_context("fork").Process(
+            target=make_video, args=(video, args.minutes, args.fps, args.size)
+        )
         child.start()
         child.join()
         if child.exitcode != 0:
             raise SystemExit(f"making the source video failed (exit code {child.exitcode})")
-        config = config_from_dict({
-            "clips": {"frames": 8, "short_side": args.size, "fps": args.fps, "min_shot_frames": 4},
-            "pose": {"backend": "dwpose"},
-            "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
-            "foreground": {"backend": "sam2"},
-            "sam2": {"checkpoint": "random", "device": "cpu", "image_size": args.sam2_image_size, "window": 4},
-            "tracks": {"backend": "cotracker3"},
-            "cotracker": {"repo": str(hub), "source": "local", "checkpoint": "random", "device": "cpu",
-                          "window": 6, "overlap": 2},
-            "quality": {"pyiqa": []},
-        })
+        config = config_from_dict(
+            {
+                "clips": {"frames": 8, "short_side": args.size, "fps": args.fps, "min_shot_frames": 4},
+                "pose": {"backend": "dwpose"},
+                "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
+                "foreground": {"backend": "sam2"},
+                "sam2": {"checkpoint": "random", "device": "cpu", "image_size": args.sam2_image_size, "window": 4},
+                "tracks": {"backend": "cotracker3"},
+                "cotracker": {
+                    "repo": str(hub),
+                    "source": "local",
+                    "checkpoint": "random",
+                    "device": "cpu",
+                    "window": 6,
+                    "overlap": 2,
+                },
+                "quality": {"pyiqa": []},
+            }
+        )
         marks = [args.minutes * 60 * f for f in (0.2, 0.5, 1.0)]
         rows: list[tuple[float, int, float, float]] = []
         start, clips, ok = time.perf_counter(), 0, 0

@@ -28,10 +28,14 @@ def constant_model(path: Path, input_name: str, input_shape: list, outputs: dict
     graph_outputs = []
     for name, value in outputs.items():
         shape = np.array([-1] + [1] * (value.ndim - 1), np.int64)
-        initializers += [numpy_helper.from_array(value.astype(np.float32), f"{name}_c"),
-                         numpy_helper.from_array(shape, f"{name}_shape")]
-        nodes += [helper.make_node("Reshape", ["zeroed", f"{name}_shape"], [f"{name}_z"]),
-                  helper.make_node("Add", [f"{name}_z", f"{name}_c"], [name])]
+        initializers += [
+            numpy_helper.from_array(value.astype(np.float32), f"{name}_c"),
+            numpy_helper.from_array(shape, f"{name}_shape"),
+        ]
+        nodes += [
+            helper.make_node("Reshape", ["zeroed", f"{name}_shape"], [f"{name}_z"]),
+            helper.make_node("Add", [f"{name}_z", f"{name}_c"], [name]),
+        ]
         graph_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, [input_shape[0], *value.shape[1:]]))
     graph_input = helper.make_tensor_value_info(input_name, TensorProto.FLOAT, input_shape)
     graph = helper.make_graph(nodes, "tiny", [graph_input], graph_outputs, initializers)
@@ -71,22 +75,27 @@ def tiny_dwpose(directory: Path, fixed_detector_batch: bool = False) -> tuple[Pa
     """(detector, pose) ONNX files: every frame shows the person of `detector_output`, every keypoint of it at the
     pose crop's centre with confidence 0.9, except that keypoints spread over the crop so boxes have an extent."""
     directory.mkdir(parents=True, exist_ok=True)
-    detector = constant_model(directory / "yolox_tiny.onnx", "images",
-                              [1 if fixed_detector_batch else "N", 3, *DET], {"output": detector_output()[None]})
+    detector = constant_model(
+        directory / "yolox_tiny.onnx",
+        "images",
+        [1 if fixed_detector_batch else "N", 3, *DET],
+        {"output": detector_output()[None]},
+    )
     simcc_x = np.zeros((1, 133, POSE[1] * 2), np.float32)
     simcc_y = np.zeros((1, 133, POSE[0] * 2), np.float32)
     simcc_x[0, :, 24] = 0.9
     simcc_y[0, :, 32] = 0.9  # every keypoint at the crop's centre...
     simcc_x[0, 15:17, 24], simcc_x[0, 15:17, 4] = 0.0, 0.9  # ...but the ankles at its lower left
     simcc_y[0, 15:17, 32], simcc_y[0, 15:17, 60] = 0.0, 0.9
-    pose = constant_model(directory / "dwpose_tiny.onnx", "input", ["N", 3, *POSE],
-                          {"simcc_x": simcc_x, "simcc_y": simcc_y})
+    pose = constant_model(
+        directory / "dwpose_tiny.onnx", "input", ["N", 3, *POSE], {"simcc_x": simcc_x, "simcc_y": simcc_y}
+    )
     return detector, pose
 
 
 # Points move by (1, 0.5) model pixels per frame from their query; visibility is a score, 0.9 on the left half of
 # the model frame and 0.3 on the right. Calls are logged in `CALLS`.
-COTRACKER_HUBCONF = textwrap.dedent('''
+COTRACKER_HUBCONF = textwrap.dedent("""
     import torch
 
     CALLS = []
@@ -140,7 +149,7 @@ COTRACKER_HUBCONF = textwrap.dedent('''
     def cotracker3_online(*, pretrained=True, **kwargs):
         assert not pretrained
         return _Online()
-''')
+""")
 
 
 def cotracker_hub(directory: Path) -> Path:

@@ -83,8 +83,10 @@ def _side_by_side_run(sources: list[str], work: Path, settings: dict[str, Any]) 
     """Two processes, each the sequential runner on every other source; the pool is started and warmed first."""
     with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
         started = time.perf_counter()
-        warm = [pool.submit(_sequential_job, [source], work / f"warm-up-{i}", settings)
-                for i, source in enumerate(sources[:2])]
+        warm = [
+            pool.submit(_sequential_job, [source], work / f"warm-up-{i}", settings)
+            for i, source in enumerate(sources[:2])
+        ]
         for future in warm:
             future.result()
         startup = time.perf_counter() - started
@@ -99,23 +101,34 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=32, help="synthetic source videos")
     parser.add_argument("--size", type=int, default=512, help="synthetic frame size (square)")
     parser.add_argument("--frames", type=int, default=48, help="frames per source")
-    parser.add_argument("--settings", choices=sorted(SETTINGS), default="default",
-                        help="curation settings: the defaults (48-frame clips at 512) or the demo's (24 at 256)")
+    parser.add_argument(
+        "--settings",
+        choices=sorted(SETTINGS),
+        default="default",
+        help="curation settings: the defaults (48-frame clips at 512) or the demo's (24 at 256)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="runs of each configuration (the best is kept)")
     args = parser.parse_args()
     settings = SETTINGS[args.settings]
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     runs: dict[str, Callable[[list[str], Path, dict[str, Any]], Run]] = {
-        SEQUENTIAL: _sequential_run, SIDE_BY_SIDE: _side_by_side_run,
-        ONE: lambda s, w, c: _ray_run(s, w, c, 1), TWO: lambda s, w, c: _ray_run(s, w, c, 2),
+        SEQUENTIAL: _sequential_run,
+        SIDE_BY_SIDE: _side_by_side_run,
+        ONE: lambda s, w, c: _ray_run(s, w, c, 1),
+        TWO: lambda s, w, c: _ray_run(s, w, c, 2),
     }
     work = Path(tempfile.mkdtemp(prefix="ray-curate-bench-"))
     best: dict[str, Run] = {}
     all_seconds: dict[str, list[float]] = {name: [] for name in runs}
     try:
         corpus = work / "corpus"
-        write_corpus(args.n, corpus, seed=0, workers=2,
-                     config=SynthConfig(width=args.size, height=args.size, frames=args.frames, grid_step=16))
+        write_corpus(
+            args.n,
+            corpus,
+            seed=0,
+            workers=2,
+            config=SynthConfig(width=args.size, height=args.size, frames=args.frames, grid_step=16),
+        )
         sources = resolve_sources([corpus])
         for repeat in range(args.repeats):
             # interleaved, so that a slow spell of the shared machine hits every configuration alike
@@ -132,8 +145,10 @@ def main() -> None:
     per_minute = {name: 60.0 * clips / seconds for name, (seconds, clips, _) in best.items()}
     scaling, plain = per_minute[TWO] / per_minute[ONE], per_minute[SIDE_BY_SIDE] / per_minute[SEQUENTIAL]
     overhead = per_minute[SEQUENTIAL] / per_minute[ONE] - 1.0
-    lines = ["| run | clips | job seconds (best) | every run (s) | clips/min | start-up seconds |",
-             "| --- | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        "| run | clips | job seconds (best) | every run (s) | clips/min | start-up seconds |",
+        "| --- | ---: | ---: | --- | ---: | ---: |",
+    ]
     for name, (seconds, clips, startup) in best.items():
         every = ", ".join(f"{s:.1f}" for s in all_seconds[name])
         lines.append(f"| {name} | {clips} | {seconds:.1f} | {every} | {per_minute[name]:.1f} | {startup:.1f} |")
@@ -143,7 +158,8 @@ def main() -> None:
         f"Job time excludes packing and start-up: for Ray, a fresh local cluster and a warm-up job over one source "
         f"per worker CPU on it (which starts the worker processes and Ray Data's actors); for the side-by-side "
         f"processes, starting them and a warm-up source each. Every runner has OpenCV on one thread.\n\n"
-        + "\n".join(lines) + "\n\n"
+        + "\n".join(lines)
+        + "\n\n"
         f"- 2 workers / 1 worker: {scaling:.2f}x (bar: >= 1.7x): {'met' if scaling >= 1.7 else 'NOT met'}\n"
         f"- for reference, 2 plain processes side by side / 1 process, no Ray: {plain:.2f}x\n"
         f"- Ray at 1 worker vs sequential: {100 * overhead:+.0f}% time (bar: <= +15%): "

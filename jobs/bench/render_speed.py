@@ -37,12 +37,18 @@ def measure(clips: int, seed: int) -> list[dict]:
             rendered = time.process_time()
             write_mp4(Path(tmp) / "clip.mp4", frames, config.fps, threads=1)
             encoded = time.process_time()
-            rows.append({
-                "label": clip.plan.camera_label, "persons": len(clip.persons),
-                "layers": ("parallax " if clip.plan.parallax else "") + ("object" if clip.plan.moving_object else ""),
-                "setup": setup - start, "render": rendered - setup, "encode": encoded - rendered,
-                "total": encoded - start,
-            })
+            rows.append(
+                {
+                    "label": clip.plan.camera_label,
+                    "persons": len(clip.persons),
+                    "layers": ("parallax " if clip.plan.parallax else "")
+                    + ("object" if clip.plan.moving_object else ""),
+                    "setup": setup - start,
+                    "render": rendered - setup,
+                    "encode": encoded - rendered,
+                    "total": encoded - start,
+                }
+            )
     return rows
 
 
@@ -66,8 +72,10 @@ def report(rows: list[dict], command: str) -> str:
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for i, r in enumerate(rows):
-        lines.append(f"| {i} | {r['label']} | {r['persons']} | {r['layers'] or '-'} | {r['setup']:.3f} | "
-                     f"{r['render']:.3f} | {r['encode']:.3f} | {r['total']:.3f} |")
+        lines.append(
+            f"| {i} | {r['label']} | {r['persons']} | {r['layers'] or '-'} | {r['setup']:.3f} | "
+            f"{r['render']:.3f} | {r['encode']:.3f} | {r['total']:.3f} |"
+        )
     return "\n".join(lines) + "\n"
 
 

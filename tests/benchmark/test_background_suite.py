@@ -81,7 +81,8 @@ def test_frozen_background_row_is_ten_times_worse_on_moving_clips(rows, referenc
     for metric in ("bg-track", "bg-camera"):
         # The bar: the row's error over the moving-camera clips (mean over them) is at least 10x the truth's.
         ratio = np.mean([frozen[metric]["per_video"][k] for k in moving]) / np.mean(
-            [gt[metric]["per_video"][k] for k in moving])
+            [gt[metric]["per_video"][k] for k in moving]
+        )
         print(metric, "frozen / ground truth over moving clips:", round(ratio, 1))
         assert ratio >= 10.0, (metric, ratio)
         # Clip by clip too, with a margin for the slowest camera at this small size (a 256x256 roll: ~10x).
@@ -118,8 +119,23 @@ def test_reference_rows_keep_the_true_persons(reference, tmp_path):
 
 
 def _analysis(value: float, dynamics: float | None, frames: int = 23, fallback: int = 23) -> VideoBackground:
-    return VideoBackground(value, value, value, value / 10, value / 5, float(value < 1), "static", "pan_left", value,
-                           frames, fallback, value, 2.0, dynamics, 100)
+    return VideoBackground(
+        value,
+        value,
+        value,
+        value / 10,
+        value / 5,
+        float(value < 1),
+        "static",
+        "pan_left",
+        value,
+        frames,
+        fallback,
+        value,
+        2.0,
+        dynamics,
+        100,
+    )
 
 
 def test_merging_two_halves_equals_the_whole():
@@ -246,8 +262,19 @@ def test_reference_rows_and_score_commands(reference, tmp_path):
     assert all((out / row / f"{key}.mp4").is_file() for row in REFERENCE_ROWS)
     assert (out / "ground-truth" / f"{key}.mp4").read_bytes() == (one / f"{key}.mp4").read_bytes()
     results = tmp_path / "res" / "frozen"
-    args = ["score", "--pred", str(out / "frozen-background"), "--ref", str(one), "--protocol", "bd16", "--out",
-            str(results), "--metrics", "background"]
+    args = [
+        "score",
+        "--pred",
+        str(out / "frozen-background"),
+        "--ref",
+        str(one),
+        "--protocol",
+        "bd16",
+        "--out",
+        str(results),
+        "--metrics",
+        "background",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     saved = {r["metric"]: r for r in json.loads(results.with_suffix(".json").read_text())}

@@ -24,8 +24,14 @@ def _calls(backend: CoTrackerBackend) -> list[dict]:
 
 
 def _settings(hub: Path, **kwargs: object) -> CoTrackerSettings:
-    base = {"repo": str(hub), "source": "local", "checkpoint": "random", "device": "cpu", "grid_step": 16,
-            "max_side": 32}
+    base = {
+        "repo": str(hub),
+        "source": "local",
+        "checkpoint": "random",
+        "device": "cpu",
+        "grid_step": 16,
+        "max_side": 32,
+    }
     return CoTrackerSettings(**{**base, **kwargs})  # type: ignore[arg-type]
 
 

@@ -55,8 +55,9 @@ def test_simcc_argmax_through_inverse_affine() -> None:
 
 def tiny_models(tmp_path: Path, fixed_detector_batch: bool) -> DWPoseSettings:
     raw = detector_output()[None]
-    detector = constant_model(tmp_path / "det.onnx", "images", [1 if fixed_detector_batch else "N", 3, *DET],
-                              {"output": raw})
+    detector = constant_model(
+        tmp_path / "det.onnx", "images", [1 if fixed_detector_batch else "N", 3, *DET], {"output": raw}
+    )
     simcc_x = np.zeros((1, 133, POSE[1] * 2), np.float32)
     simcc_y = np.zeros((1, 133, POSE[0] * 2), np.float32)
     simcc_x[0, :, 24] = 0.9

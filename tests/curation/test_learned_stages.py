@@ -22,22 +22,36 @@ from jobs.bench.learned_stubs import cotracker_hub, tiny_dwpose
 def learned_config(tmp_path: Path) -> CurationConfig:
     detector, pose = tiny_dwpose(tmp_path / "onnx")
     hub = cotracker_hub(tmp_path / "hub")
-    return config_from_dict({
-        "clips": {"frames": 8, "short_side": 96, "min_shot_frames": 4},
-        "pose": {"backend": "dwpose"},
-        "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
-        "foreground": {"backend": "sam2"},
-        "sam2": {"checkpoint": "random", "device": "cpu", "image_size": 128, "window": 4},
-        "tracks": {"backend": "cotracker3", "grid_step": 16},
-        "cotracker": {"repo": str(hub), "source": "local", "checkpoint": "random", "device": "cpu",
-                      "window": 6, "overlap": 2},
-        "quality": {"pyiqa": []},
-    })
+    return config_from_dict(
+        {
+            "clips": {"frames": 8, "short_side": 96, "min_shot_frames": 4},
+            "pose": {"backend": "dwpose"},
+            "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
+            "foreground": {"backend": "sam2"},
+            "sam2": {"checkpoint": "random", "device": "cpu", "image_size": 128, "window": 4},
+            "tracks": {"backend": "cotracker3", "grid_step": 16},
+            "cotracker": {
+                "repo": str(hub),
+                "source": "local",
+                "checkpoint": "random",
+                "device": "cpu",
+                "window": 6,
+                "overlap": 2,
+            },
+            "quality": {"pyiqa": []},
+        }
+    )
 
 
 def test_learned_stages_declare_gpu_shares(tmp_path: Path) -> None:
-    config = config_from_dict({"pose": {"backend": "dwpose"}, "foreground": {"backend": "sam2"},
-                               "tracks": {"backend": "cotracker3"}, "sam2": {"device": "cpu"}})
+    config = config_from_dict(
+        {
+            "pose": {"backend": "dwpose"},
+            "foreground": {"backend": "sam2"},
+            "tracks": {"backend": "cotracker3"},
+            "sam2": {"device": "cpu"},
+        }
+    )
     assert PoseStage.resources_for(config).gpus > 0 and TrackStage.resources_for(config).gpus > 0
     assert ForegroundStage.resources_for(config).gpus == 0  # pinned to the CPU: no GPU share asked for
     default = CurationConfig()

@@ -35,8 +35,19 @@ def test_written_clip_matches_schema_and_in_memory_render(tmp_path: Path) -> Non
     np.testing.assert_array_equal(gt["keypoints"], reference.keypoints)
     np.testing.assert_array_equal(gt["gt_visible"], reference.visible)
     np.testing.assert_array_equal(gt["homography"], reference.homographies)
-    for key in ("seed", "fps", "width", "height", "frames", "camera_label", "camera_magnitude", "motion",
-                "num_persons", "parallax", "moving_object"):
+    for key in (
+        "seed",
+        "fps",
+        "width",
+        "height",
+        "frames",
+        "camera_label",
+        "camera_magnitude",
+        "motion",
+        "num_persons",
+        "parallax",
+        "moving_object",
+    ):
         assert key in meta, key
     assert (meta["seed"], meta["fps"], meta["width"], meta["height"], meta["frames"]) == (3, 12.0, 132, 96, 8)
 

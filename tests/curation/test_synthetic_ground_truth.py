@@ -172,8 +172,17 @@ def test_camera_labels_name_the_motion_of_their_homographies(clips: list[Rendere
         assert cm.label_camera_motion(clip.homographies, size) == label
         assert (clip.metadata["camera_magnitude"] > 0.3) == (label != cm.STATIC)
     # Every component of the vocabulary (both directions of pan, tilt and zoom) appears in one corpus cycle.
-    assert labels >= {cm.STATIC, cm.PAN_LEFT, cm.PAN_RIGHT, cm.TILT_UP, cm.TILT_DOWN, cm.ZOOM_IN, cm.ZOOM_OUT,
-                      cm.ROLL, cm.SHAKE}
+    assert labels >= {
+        cm.STATIC,
+        cm.PAN_LEFT,
+        cm.PAN_RIGHT,
+        cm.TILT_UP,
+        cm.TILT_DOWN,
+        cm.ZOOM_IN,
+        cm.ZOOM_OUT,
+        cm.ROLL,
+        cm.SHAKE,
+    }
 
 
 def test_fixture_covers_layers_and_persons(clips: list[RenderedClip]) -> None:

@@ -145,6 +145,12 @@ def test_every_backend_and_metric_file_is_in_the_registry() -> None:
     files = {x.filename for x in w.WEIGHTS}
     assert {spec.weights_file for spec in IQA_METRICS.values()} <= files
     assert {spec.weights_file for spec in NETWORKS.values()} <= files
-    for name in ("dwpose-detector", "dwpose-wholebody", "sam2.1-tiny", "sam2.1-large", "cotracker3-offline",
-                 "cotracker3-online"):
+    for name in (
+        "dwpose-detector",
+        "dwpose-wholebody",
+        "sam2.1-tiny",
+        "sam2.1-large",
+        "cotracker3-offline",
+        "cotracker3-online",
+    ):
         assert name in w.REGISTRY

@@ -41,5 +41,3 @@ def reference_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("reference")
     run_job(resolve_sources([tiny_corpus]), out, sequential_engine(config_from_dict(TINY_CONFIG)), OPTIONS)
     return out
-
-

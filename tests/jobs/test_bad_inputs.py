@@ -25,8 +25,7 @@ from curation.video_io import read_frames, write_mp4
 from jobs.cli import cli
 
 #: A small max_source_side stands in for 8K: the "huge" video only needs to pass it, not to be 8K.
-BAD_CONFIG = {"clips": {"frames": 24, "short_side": 128, "fps": 24.0, "max_source_side": 200},
-              "quality": {"pyiqa": []}}
+BAD_CONFIG = {"clips": {"frames": 24, "short_side": 128, "fps": 24.0, "max_source_side": 200}, "quality": {"pyiqa": []}}
 GOOD_NAME = "good vidéo 名前 #1.mp4"  # spaces, non-ASCII, a '#'
 
 
@@ -37,7 +36,7 @@ def _rotate_display(path: Path) -> None:
     quarter = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
     at = data.find(identity, data.find(b"tkhd"))
     assert at > 0
-    data[at:at + 36] = quarter
+    data[at : at + 36] = quarter
     path.write_bytes(bytes(data))
 
 
@@ -63,7 +62,7 @@ def _write_audio_only(path: Path) -> None:
         stream = container.add_stream("aac", rate=16000)
         samples = (0.1 * np.sin(np.linspace(0, 400, 16000))).astype(np.float32)[None]
         for start in range(0, 16000, 1024):
-            frame = av.AudioFrame.from_ndarray(samples[:, start:start + 1024].copy(), format="fltp", layout="mono")
+            frame = av.AudioFrame.from_ndarray(samples[:, start : start + 1024].copy(), format="fltp", layout="mono")
             frame.sample_rate = 16000
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -74,8 +73,9 @@ def bad_corpus(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     root = tmp_path_factory.mktemp("bad-corpus")
     odd = tmp_path_factory.mktemp("odd-synth")
     # Portrait clips of 48 frames: the source of the rotated and the variable-rate videos (with their keypoints).
-    written = write_corpus(2, odd, seed=5, config=SynthConfig(width=96, height=128, frames=48, fps=24.0,
-                                                              grid_step=8), workers=2)
+    written = write_corpus(
+        2, odd, seed=5, config=SynthConfig(width=96, height=128, frames=48, fps=24.0, grid_step=8), workers=2
+    )
     corpus = root / "corpus"
     corpus.mkdir()
     good = sorted(tiny_corpus.glob("*.mp4"))[:2]
@@ -107,8 +107,20 @@ def bad_corpus(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 
 
 def _curate(sources: list[Path], out: Path, config: Path, engine: str = "sequential") -> str:
-    arguments = ["curate", *map(str, sources), "--out", str(out), "--config", str(config), "--engine", engine,
-                 "--test-fraction", "0", "--shard-mb", "1"]
+    arguments = [
+        "curate",
+        *map(str, sources),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--engine",
+        engine,
+        "--test-fraction",
+        "0",
+        "--shard-mb",
+        "1",
+    ]
     if engine == "ray":
         arguments += ["--num-cpus", "2", "--object-store-mb", "100"]
     result = CliRunner().invoke(cli, arguments, catch_exceptions=False)
@@ -130,8 +142,10 @@ EXPECTED_FAILURES = {
 def _check_manifest(out: Path, corpus: Path) -> pd.DataFrame:
     manifest = pd.read_parquet(out / "manifest.parquet")
     assert manifest["key"].is_unique
-    by_name = {name: manifest[manifest["source"] == str(corpus / name)] for name in
-               [*EXPECTED_FAILURES, "good.mp4", GOOD_NAME, "rotated.mp4", "vfr.mp4"]}
+    by_name = {
+        name: manifest[manifest["source"] == str(corpus / name)]
+        for name in [*EXPECTED_FAILURES, "good.mp4", GOOD_NAME, "rotated.mp4", "vfr.mp4"]
+    }
     for name, words in EXPECTED_FAILURES.items():
         rows = by_name[name]
         assert len(rows) == 1, (name, manifest[["source", "status", "reason"]])
@@ -143,7 +157,6 @@ def _check_manifest(out: Path, corpus: Path) -> pd.DataFrame:
         assert len(rows) >= 1 and (rows["status"] != "failed").all(), (name, rows[["status", "stage", "reason"]])
     assert len(by_name["vfr.mp4"]) == 2  # 2.0 s at a constant 24 fps: two clips of 24 frames
     return manifest
-
 
 
 @pytest.mark.slow

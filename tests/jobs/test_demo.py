@@ -15,8 +15,9 @@ from jobs.cli import cli
 @pytest.mark.slow
 def test_demo_renders_and_curates(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--n", "1", "--engine", "sequential"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["demo", "--out", str(out), "--n", "1", "--engine", "sequential"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "1 clips rendered" in text and "clips: 2 kept, 0 rejected, 0 failed" in text

@@ -23,8 +23,9 @@ from curation.tario import TarMemberError, iter_tar
 from curation.video_io import write_mp4
 
 
-def test_resume_skips_finished_sources_and_repacks_the_same(tiny_corpus: Path, reference_run: Path,
-                                                            tmp_path: Path) -> None:
+def test_resume_skips_finished_sources_and_repacks_the_same(
+    tiny_corpus: Path, reference_run: Path, tmp_path: Path
+) -> None:
     sources = resolve_sources([tiny_corpus])
     engine = sequential_engine(config_from_dict(TINY_CONFIG))
     out = tmp_path / "out"
@@ -36,15 +37,19 @@ def test_resume_skips_finished_sources_and_repacks_the_same(tiny_corpus: Path, r
         assert (out / "shards" / shard.name).read_bytes() == shard.read_bytes()
 
 
-def test_resume_removes_what_a_killed_job_left_half_written(tiny_corpus: Path, reference_run: Path,
-                                                            tmp_path: Path) -> None:
+def test_resume_removes_what_a_killed_job_left_half_written(
+    tiny_corpus: Path, reference_run: Path, tmp_path: Path
+) -> None:
     sources = resolve_sources([tiny_corpus])
     engine = sequential_engine(config_from_dict(TINY_CONFIG))
     out = tmp_path / "out"
     run_job(sources[:2], out, engine, OPTIONS)
     # what a SIGKILL inside atomic_write leaves: hidden temporaries whose writer is gone
-    left = [out / "work" / "units" / ".0123456789abcdef.tar.4242.partial",
-            out / "shards" / ".train-000000.tar.4242.partial", out / ".manifest.parquet.4242.partial"]
+    left = [
+        out / "work" / "units" / ".0123456789abcdef.tar.4242.partial",
+        out / "shards" / ".train-000000.tar.4242.partial",
+        out / ".manifest.parquet.4242.partial",
+    ]
     for path in left:
         path.write_bytes(b"half a tar")
     ledger = out / "work" / "ledger.jsonl"
@@ -99,7 +104,7 @@ def test_rotated_source_is_probed_at_its_display_size(tmp_path: Path) -> None:
     identity = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
     quarter = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)  # display matrix: 90 degrees
     at = data.find(identity, data.find(b"tkhd"))
-    data[at:at + 36] = quarter
+    data[at : at + 36] = quarter
     path.write_bytes(bytes(data))
     info = probe_video(path)
     assert (info.width, info.height, info.rotation) == (48, 64, 90)

@@ -27,8 +27,7 @@ NODE = {"num_cpus": 1, "object_store_memory": 100 * 2**20, "node_ip_address": "1
 
 @pytest.fixture
 def cluster():
-    cluster = Cluster(initialize_head=True, connect=False,
-                      head_node_args={**NODE, "include_dashboard": False})
+    cluster = Cluster(initialize_head=True, connect=False, head_node_args={**NODE, "include_dashboard": False})
     yield cluster
     if ray.is_initialized():
         ray.shutdown()
@@ -38,8 +37,11 @@ def cluster():
 def _workers_of(node) -> list[psutil.Process]:
     """Ray worker processes started by this node's raylet (never another cluster's on this machine)."""
     raylet = psutil.Process(node.all_processes["raylet"][0].process.pid)
-    return [p for p in raylet.children(recursive=True) if p.name().startswith("ray::") or
-            "default_worker.py" in " ".join(p.cmdline())]
+    return [
+        p
+        for p in raylet.children(recursive=True)
+        if p.name().startswith("ray::") or "default_worker.py" in " ".join(p.cmdline())
+    ]
 
 
 @pytest.mark.slow
@@ -62,8 +64,9 @@ def test_worker_and_node_killed_mid_job(cluster, tiny_corpus: Path, reference_ru
             events.append("node")
 
     out = tmp_path / "out"
-    summary = run_job(resolve_sources([tiny_corpus]), out, ray_engine(config_from_dict(TINY_CONFIG)), OPTIONS,
-                      on_source=on_source)
+    summary = run_job(
+        resolve_sources([tiny_corpus]), out, ray_engine(config_from_dict(TINY_CONFIG)), OPTIONS, on_source=on_source
+    )
     assert len(events) == 2, f"the job ended before both kills: {events}"
     assert summary.sources == 8
     manifest = pd.read_parquet(out / "manifest.parquet")
@@ -77,12 +80,27 @@ def _ledger_lines(out: Path) -> int:
 
 
 @pytest.mark.slow
-def test_driver_killed_then_resumed(cluster, tiny_corpus: Path, tiny_config_file: Path, reference_run: Path,
-                                    tmp_path: Path) -> None:
+def test_driver_killed_then_resumed(
+    cluster, tiny_corpus: Path, tiny_config_file: Path, reference_run: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "jobs.cli", "curate", str(tiny_corpus), "--out", str(out),
-               "--config", str(tiny_config_file), "--address", cluster.address,
-               "--test-fraction", str(OPTIONS.test_fraction), "--shard-mb", str(OPTIONS.shard_mb)]
+    command = [
+        sys.executable,
+        "-m",
+        "jobs.cli",
+        "curate",
+        str(tiny_corpus),
+        "--out",
+        str(out),
+        "--config",
+        str(tiny_config_file),
+        "--address",
+        cluster.address,
+        "--test-fraction",
+        str(OPTIONS.test_fraction),
+        "--shard-mb",
+        str(OPTIONS.shard_mb),
+    ]
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 240

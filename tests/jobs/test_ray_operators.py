@@ -18,14 +18,18 @@ ray = pytest.importorskip("ray")
 
 
 @pytest.mark.slow
-def test_stages_split_over_operators(tiny_corpus: Path, reference_run: Path, tmp_path: Path,
-                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stages_split_over_operators(
+    tiny_corpus: Path, reference_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import jobs.ray_pipeline as pipeline
 
     # several hops between operators, as GPU stages make them (decode | pose | foreground+tracks | the rest), on CPUs
-    split = [Operator(("decode",), Resources(1.0, 0.0, 1.5)), Operator(("pose",), Resources(0.5, 0.0, 0.5)),
-             Operator(("foreground", "tracks"), Resources(1.0, 0.0, 1.0)),
-             Operator(("camera", "quality", "filter", "encode"), Resources(1.0, 0.0, 1.0))]
+    split = [
+        Operator(("decode",), Resources(1.0, 0.0, 1.5)),
+        Operator(("pose",), Resources(0.5, 0.0, 0.5)),
+        Operator(("foreground", "tracks"), Resources(1.0, 0.0, 1.0)),
+        Operator(("camera", "quality", "filter", "encode"), Resources(1.0, 0.0, 1.0)),
+    ]
     planned: list[int] = []
 
     def plan(config, stages):
@@ -35,8 +39,12 @@ def test_stages_split_over_operators(tiny_corpus: Path, reference_run: Path, tmp
     monkeypatch.setattr(pipeline, "plan_operators", plan)
     pipeline.init_ray(None, num_cpus=2, object_store_mb=256)
     try:
-        summary = run_job(resolve_sources([tiny_corpus]), tmp_path / "out",
-                          pipeline.ray_engine(config_from_dict(TINY_CONFIG)), OPTIONS)
+        summary = run_job(
+            resolve_sources([tiny_corpus]),
+            tmp_path / "out",
+            pipeline.ray_engine(config_from_dict(TINY_CONFIG)),
+            OPTIONS,
+        )
     finally:
         ray.shutdown()
     assert planned == [4] and summary.sources == 8

@@ -49,8 +49,9 @@ def test_every_sample_reads_back_as_its_members(reference_run: Path, tmp_path: P
 def test_workers_share_the_shards_and_resampling_draws(reference_run: Path) -> None:
     urls = shard_urls(reference_run, "train")
     assert len(urls) >= 2, "the tiny corpus should fill at least two train shards"
-    loader = torch.utils.data.DataLoader(shard_dataset(reference_run, "train", shuffle=8), num_workers=2,
-                                         batch_size=None)
+    loader = torch.utils.data.DataLoader(
+        shard_dataset(reference_run, "train", shuffle=8), num_workers=2, batch_size=None
+    )
     keys = [sample["__key__"] for sample in loader]
     expected = [s["__key__"] for s in shard_dataset(reference_run, "train")]
     assert sorted(keys) == sorted(expected) and len(keys) == len(set(keys))  # once each over both workers
@@ -97,8 +98,9 @@ def test_shards_inspect_summary_and_overlay(reference_run: Path, tmp_path: Path)
     manifest = pd.read_parquet(reference_run / "manifest.parquet")
     key = manifest.loc[manifest["status"] == "ok", "key"].iloc[-1]
     overlay = tmp_path / "overlay.mp4"
-    result = CliRunner().invoke(cli, ["shards", "inspect", str(reference_run), "--key", key, "--overlay",
-                                      str(overlay)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["shards", "inspect", str(reference_run), "--key", key, "--overlay", str(overlay)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     kept = manifest[manifest["status"] == "ok"]
