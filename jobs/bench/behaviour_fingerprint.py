@@ -2,8 +2,8 @@
 
 Renders a 12-clip synthetic corpus (one clip per camera recipe), curates it twice (the sequential engine and a local
 Ray), writes and scores the training-free reference rows (background-motion suite) and scores the frozen row against
-the ground truth with PSNR (SSIM costs 25 s and 5 GB a 512x512 clip here). Everything goes through the `backdrop` command line, whose commands are stable
-across refactors, so the same script runs on any revision.
+the ground truth with PSNR (SSIM costs 25 s and 5 GB a 512x512 clip here). Everything goes through the `backdrop`
+command line, whose commands are stable across refactors, so the same script runs on any revision.
 
 The fingerprint holds the sha256 of every shard, index and manifest file and every score at full precision. With
 `--compare OLD.json` the fresh run is compared against an earlier one: files byte for byte, scores within 1e-9.
@@ -131,7 +131,8 @@ def main() -> None:
     body = (
         f"Files hashed: {files}; scores: reference rows (background suite) and the frozen row's PSNR.\n"
         f"Fingerprint: `{args.save.name}` beside this report. Compare a later run with\n"
-        f"`python -m jobs.bench.behaviour_fingerprint --compare reports/behaviour_fingerprint.json --save /tmp/new.json`"
+        "`python -m jobs.bench.behaviour_fingerprint --compare reports/behaviour_fingerprint.json"
+        " --save /tmp/new.json`"
         f" (files byte for byte, scores within {TOLERANCE:g}).\n"
     )
     print(write_report("behaviour_fingerprint", "jobs.bench.behaviour_fingerprint", body))
