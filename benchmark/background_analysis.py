@@ -1,9 +1,10 @@
 """One generated video against its ground truth's background: the per-video measures of the background suite.
 
 The ground truth's frame-0 background query points are tracked through the generated video with the CPU tracker
-(`curation.tracks.track_points`), the camera is estimated from those tracks (`curation.camera_estimation`), and
-everything is compared with the ground truth's tracks and homographies. Definitions, units and conventions are in
-docs/metrics.md ("Background-motion suite"); `benchmark.background_metrics` accumulates these values over videos.
+(`curation.motion.tracks.track_points`), the camera is estimated from those tracks
+(`curation.motion.camera_estimation`), and everything is compared with the ground truth's tracks and homographies.
+Definitions, units and conventions are in docs/metrics.md ("Background-motion suite"); `benchmark.background_metrics`
+accumulates these values over videos.
 
 Valid points: (t, n) with t >= 1 where the ground truth sees background point n both in frame 0 and in frame t.
 """
@@ -17,9 +18,9 @@ import numpy as np
 
 from benchmark.background_truth import BackgroundTruth
 from benchmark.epipolar import EpipolarConfig, epipolar_errors
-from curation import camera_motion as cm
-from curation.camera_estimation import CameraConfig, corner_error, estimate_camera
-from curation.tracks import TrackerConfig, make_track_mask, track_points
+from curation.motion import camera_labels as cm
+from curation.motion.camera_estimation import CameraConfig, corner_error, estimate_camera
+from curation.motion.tracks import TrackerConfig, make_track_mask, track_points
 
 __all__ = ["SuiteConfig", "VideoBackground", "analyse_background"]
 

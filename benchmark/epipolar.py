@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from curation.camera_estimation import fundamental_matrix
+from curation.motion.camera_estimation import fundamental_matrix
 
 __all__ = ["EpipolarConfig", "EpipolarResult", "epipolar_errors", "homography_transfer_error", "sampson_distance"]
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from curation.record import file_sha256 as sha256_file  # one hashing routine for every file
+from curation.hashing import file_sha256 as sha256_file  # one hashing routine for every file
 
 __all__ = [
     "BACKGROUND_METRICS",

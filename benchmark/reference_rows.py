@@ -30,7 +30,7 @@ from benchmark.background_truth import ground_truth_path
 from benchmark.protocol import BACKGROUND_METRICS, Protocol
 from curation.synthetic.clip import GENERATOR_VERSION, SynthConfig, SyntheticClip, plan_clip
 from curation.synthetic.corpus import read_ground_truth
-from curation.video_io import write_mp4
+from curation.video.encode import write_mp4
 
 __all__ = [
     "REFERENCE_ROWS",

@@ -27,10 +27,10 @@ import yaml
 from curation.backends.cotracker import CoTrackerSettings
 from curation.backends.dwpose import DWPoseSettings
 from curation.backends.sam2_masks import Sam2Settings
-from curation.camera_estimation import CameraConfig
-from curation.filters import FilterRule, parse_rules
-from curation.foreground import ForegroundConfig
-from curation.tracks import TrackerConfig
+from curation.motion.camera_estimation import CameraConfig
+from curation.motion.tracks import TrackerConfig
+from curation.person.foreground_mask import ForegroundConfig
+from curation.quality.filters import FilterRule, parse_rules
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ class ClipConfig:
 
 @dataclass(frozen=True)
 class PoseConfig:
-    # "sidecar": keypoints shipped beside the video (see curation.pose.find_sidecar); "dwpose": DWPose on ONNX
-    # Runtime, configured in the `dwpose` section.
+    # "sidecar": keypoints shipped beside the video (see curation.person.pose_sidecar.find_sidecar); "dwpose": DWPose
+    # on ONNX Runtime, configured in the `dwpose` section.
     backend: str = "sidecar"
 
     def __post_init__(self) -> None:

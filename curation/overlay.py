@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from curation import wholebody as wb
+from curation.person import wholebody as wb
 
 KEPT, MASKED = (60, 220, 60), (255, 150, 0)
 MASK_TINT = np.array([230, 40, 200], np.float32)

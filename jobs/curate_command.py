@@ -10,10 +10,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from curation.config import load_config
-from curation.curate import JobOptions, JobSummary, run_job, sequential_engine
-from curation.ledger import JobLockedError
-from curation.record import FAILED, OK, REJECTED
-from curation.sources import SourceListError, resolve_sources
+from curation.pipeline.job import JobOptions, JobSummary, run_job, sequential_engine
+from curation.pipeline.record import FAILED, OK, REJECTED
+from curation.shards.ledger import JobLockedError
+from curation.video.source_lists import SourceListError, resolve_sources
 
 
 def print_summary(summary: JobSummary, out: Path, console: Console) -> None:

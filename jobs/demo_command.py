@@ -10,9 +10,9 @@ import click
 import yaml
 from rich.console import Console
 
-from curation.curate import JobOptions
-from curation.sources import resolve_sources
+from curation.pipeline.job import JobOptions
 from curation.synthetic.clip import SynthConfig
+from curation.video.source_lists import resolve_sources
 from jobs.curate_command import curate
 from jobs.synth_command import generate_corpus
 

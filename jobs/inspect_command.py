@@ -13,11 +13,11 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from curation.config import load_config
-from curation.members import clip_metadata, encode_members
 from curation.overlay import overlay_frames
-from curation.record import FAILED, OK, Record
-from curation.runner import StageTimes, run_sequential
-from curation.video_io import write_mp4
+from curation.pipeline.record import FAILED, OK, Record
+from curation.pipeline.sequential import StageTimes, run_sequential
+from curation.shards.schema import clip_metadata, encode_members
+from curation.video.encode import write_mp4
 
 
 def write_clip_results(record: Record, out: Path, overlay: bool) -> list[str]:

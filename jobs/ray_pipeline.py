@@ -1,6 +1,6 @@
 """The curation stages as a Ray Data pipeline: a thin wrapper, all logic stays in `curation`.
 
-The stages are grouped into operators by `curation.stages.operators.plan_operators`: the source stage and the CPU
+The stages are grouped into operators by `curation.pipeline.spec.plan_operators`: the source stage and the CPU
 stages after it run in one `flat_map` task per source, a GPU stage is a `map` of its own, and each operator asks for
 its stages' declared resources (`resources_for` the configuration). The last operator turns each record into its
 manifest row and shard members on the worker, so the frames never travel to the driver.
@@ -23,11 +23,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from curation.config import CurationConfig
-from curation.record import Record
-from curation.results import END, clip_result, end_marker, unit_of
-from curation.runner import CLIP_STAGES
+from curation.pipeline.record import Record
+from curation.pipeline.sequential import CLIP_STAGES
+from curation.pipeline.spec import plan_operators
+from curation.shards.manifest_rows import END, clip_result, end_marker, unit_of
 from curation.stages import DecodeStage
-from curation.stages.operators import plan_operators
 
 _STAGE_CLASSES = {cls.name: cls for cls in (DecodeStage, *CLIP_STAGES)}
 _STAGES: dict[tuple[str, bytes], Any] = {}  # per worker process: built once, reused by later tasks
@@ -105,7 +105,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_
 
 
 def ray_engine(config: CurationConfig) -> Any:
-    """An engine for `curation.curate.run_job` that runs the stages on the connected Ray cluster."""
+    """An engine for `curation.pipeline.job.run_job` that runs the stages on the connected Ray cluster."""
 
     def run(sources: list[str]) -> Iterator[dict[str, Any]]:
         import ray.data

@@ -12,9 +12,9 @@ import pandas as pd
 from rich.console import Console
 
 from curation.overlay import overlay_frames
-from curation.shard_reader import shard_dataset, shard_dir, shard_urls
-from curation.split import SPLITS
-from curation.video_io import write_mp4
+from curation.shards.reader import shard_dataset, shard_dir, shard_urls
+from curation.shards.split import SPLITS
+from curation.video.encode import write_mp4
 
 
 def _manifest(out: Path) -> pd.DataFrame | None:

@@ -1,17 +1,28 @@
-"""Shared fixtures: a small synthetic corpus written once per test session (no downloads)."""
+"""Shared fixtures, each built once per test session on first use (no downloads): a small synthetic corpus at full
+resolution, and a tiny corpus (128x128, 24 frames) with its curation config and a reference run of the job."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
+from curation.config import config_from_dict
+from curation.pipeline.job import run_job, sequential_engine
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.video_io import read_frames
+from curation.video.encode import read_frames
+from curation.video.source_lists import resolve_sources
+from tests.helpers.jobs import OPTIONS, TINY, TINY_CONFIG
+
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+# Under `uv run` (make test, CI) Ray would start its workers through a relative `uv run` from a copied working
+# directory where that path does not exist, and every worker would fail to start; it reads this before `import ray`.
+os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
+
 
 # Single-threaded OpenCV keeps results and timings stable on small CI machines.
 cv2.setNumThreads(1)
@@ -42,9 +53,9 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
 @pytest.fixture(scope="session")
 def curated_small(small_corpus: list[dict]) -> list[dict]:
     """Foreground, tracks and camera of every clip of the small corpus, computed once."""
-    from curation.camera_estimation import estimate_camera
-    from curation.foreground import foreground_masks
-    from curation.tracks import TrackerConfig, background_track_mask, make_track_mask, track_clip
+    from curation.motion.camera_estimation import estimate_camera
+    from curation.motion.tracks import TrackerConfig, background_track_mask, make_track_mask, track_clip
+    from curation.person.foreground_mask import foreground_masks
 
     results = []
     for clip in small_corpus:
@@ -66,5 +77,25 @@ def curated_small(small_corpus: list[dict]) -> list[dict]:
     return results
 
 
-def gt_visible_for(result: dict) -> np.ndarray:
-    return result["clip"]["gt"]["gt_visible"][:, result["tracks"].grid_index]
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny-corpus")
+    write_corpus(8, out, seed=11, config=TINY, workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import yaml
+
+    path = tmp_path_factory.mktemp("config") / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY_CONFIG))
+    return path
+
+
+@pytest.fixture(scope="session")
+def reference_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An uninterrupted run of the sequential engine on the tiny corpus."""
+    out = tmp_path_factory.mktemp("reference")
+    run_job(resolve_sources([tiny_corpus]), out, sequential_engine(config_from_dict(TINY_CONFIG)), OPTIONS)
+    return out

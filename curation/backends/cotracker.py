@@ -21,7 +21,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from curation.tracks import Tracks, grid_queries
+from curation.motion.tracks import Tracks, grid_queries
 from curation.weights import resolve_checkpoint
 
 UPSTREAM = "facebookresearch/co-tracker"

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from curation import wholebody as wb
 from curation.backends import dwpose_decode as dec
 from curation.backends.onnx_session import OnnxModel
-from curation.pose import sort_by_area
+from curation.person import wholebody as wb
+from curation.person.pose_sidecar import sort_by_area
 from curation.weights import REGISTRY, weights_path
 
 # RTMPose-family normalisation (ImageNet mean and std on 0-255 values, in RGB order).

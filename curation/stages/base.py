@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from curation.config import CurationConfig
-from curation.record import OK, Record, mark_failed
+from curation.pipeline.record import OK, Record, mark_failed
 
 
 @dataclass(frozen=True)

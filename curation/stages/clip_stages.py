@@ -11,18 +11,18 @@ import av
 import cv2
 import numpy as np
 
-from curation import quality
-from curation.camera_estimation import estimate_camera
 from curation.config import CurationConfig
-from curation.filters import apply_filters
-from curation.foreground import dilate_by_height, foreground_masks
-from curation.iqa import NoReferenceScorer
-from curation.pose import SidecarPose, find_sidecar
-from curation.record import REJECTED, Record
+from curation.motion.camera_estimation import estimate_camera
+from curation.motion.tracks import Tracks, background_track_mask, make_track_mask, track_clip
+from curation.person.foreground_mask import dilate_by_height, foreground_masks
+from curation.person.pose_sidecar import SidecarPose, find_sidecar
+from curation.pipeline.record import REJECTED, Record
+from curation.quality import scores as quality
+from curation.quality.filters import apply_filters
+from curation.quality.iqa import NoReferenceScorer
 from curation.stages.base import ClipStage, Resources
 from curation.stages.learned import LEARNED_RESOURCES, learned_resources
-from curation.tracks import Tracks, background_track_mask, make_track_mask, track_clip
-from curation.video_io import write_mp4
+from curation.video.encode import write_mp4
 
 
 class PoseStage(ClipStage):

@@ -13,11 +13,12 @@ from typing import ClassVar
 import av
 import numpy as np
 
-from curation.clipping import clip_size, iter_shot_clips, resized_frames
 from curation.config import CurationConfig
-from curation.decode import DecodedFrame, DecodeError, iter_resampled, probe_video
-from curation.record import OK, Record, clip_key, failed_source, file_sha256, source_id_of
+from curation.hashing import file_sha256
+from curation.pipeline.record import OK, Record, clip_key, failed_source, source_id_of
 from curation.stages.base import Resources
+from curation.video.clipping import clip_size, iter_shot_clips, resized_frames
+from curation.video.decode import DecodedFrame, DecodeError, iter_resampled, probe_video
 
 
 class DecodeStage:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from curation import wholebody as wb
+from curation.person import wholebody as wb
 
 LIMBS: tuple[str, ...] = (
     "l_upper_arm", "l_forearm", "l_hand", "r_upper_arm", "r_forearm", "r_hand",

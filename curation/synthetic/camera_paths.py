@@ -1,6 +1,6 @@
 """Camera trajectories of synthetic clips, as homographies taking frame-0 background pixels to frame t.
 
-A path is built from the label components it is asked for (see `curation.camera_motion` for the vocabulary):
+A path is built from the label components it is asked for (see `curation.motion.camera_labels` for the vocabulary):
 smooth, constant-rate pans, tilts, zooms and rolls about the image centre, plus hand-held jitter for `shake`.
 Magnitudes are drawn well clear of the labelling thresholds, so each clip's label is unambiguous.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from curation import camera_motion as cm
+from curation.motion import camera_labels as cm
 
 #: The label recipes a corpus cycles through, so that any 12 consecutive clips cover every component.
 CAMERA_RECIPES: tuple[tuple[str, ...], ...] = (

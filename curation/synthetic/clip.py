@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from curation import camera_motion as cm
+from curation.motion import camera_labels as cm
 from curation.synthetic.camera_paths import CAMERA_RECIPES, resolve_recipe, sample_camera_path
 from curation.synthetic.figure import Person
 from curation.synthetic.motions import MOTIONS

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from curation.synthetic.clip import ClipPlan, SynthConfig, SyntheticClip, plan_clip, track_visibility
-from curation.video_io import write_mp4
+from curation.video.encode import write_mp4
 
 GT_MEMBERS = ("keypoints", "fgmask", "homography", "gt_tracks", "gt_visible")
 

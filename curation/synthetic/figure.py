@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from curation import wholebody as wb
+from curation.person import wholebody as wb
 from curation.synthetic.body import BodyShape, Skeleton3D, forward_kinematics, sample_body_shape
 from curation.synthetic.motions import animate
 from curation.synthetic.paint import Material, paint_capsule, paint_ellipse, paint_polygon

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from curation.camera_motion import decompose_homographies
+from curation.motion.camera_labels import decompose_homographies
 from curation.synthetic.camera_paths import similarity_homographies
 from curation.synthetic.paint import Material, paint_ellipse
 

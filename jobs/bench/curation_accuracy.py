@@ -20,15 +20,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from curation.camera_estimation import corner_error, estimate_camera
-from curation.clipping import detection_frame
 from curation.config import ClipConfig
-from curation.foreground import foreground_masks
-from curation.shots import detect_cuts
+from curation.motion.camera_estimation import corner_error, estimate_camera
+from curation.motion.tracks import background_track_mask, make_track_mask, track_clip
+from curation.person.foreground_mask import foreground_masks
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.tracks import background_track_mask, make_track_mask, track_clip
-from curation.video_io import iter_frames, read_frames, write_mp4
+from curation.video.clipping import detection_frame
+from curation.video.encode import iter_frames, read_frames, write_mp4
+from curation.video.shots import detect_cuts
 
 CONFIG = SynthConfig(width=512, height=512, frames=48, fps=24.0, grid_step=16)
 SHOT_CLIPS = 24  # clips joined into the shot-detection video: every camera recipe twice, pan + shake included

@@ -25,10 +25,10 @@ import cv2
 import numpy as np
 
 from curation.config import CurationConfig
-from curation.runner import StageTimes, run_sequential
+from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.video_io import read_frames, write_mp4
+from curation.video.encode import read_frames, write_mp4
 
 BAR_GIB = 1.5
 DISTINCT_CLIPS = 12  # one per camera recipe

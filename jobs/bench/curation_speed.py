@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 
 from curation.config import CurationConfig
-from curation.decode import iter_resampled
-from curation.runner import StageTimes, run_sequential
+from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.synthetic.corpus import write_corpus
-from curation.video_io import write_mp4
+from curation.video.decode import iter_resampled
+from curation.video.encode import write_mp4
 
 BAR_RATIO = 3.0
 

@@ -24,10 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from curation.backends.stand_ins import cotracker_hub, tiny_dwpose
 from curation.config import config_from_dict
-from curation.runner import run_sequential
-from curation.video_io import write_mp4
-from jobs.bench.learned_stubs import cotracker_hub, tiny_dwpose
+from curation.pipeline.sequential import run_sequential
+from curation.video.encode import write_mp4
 
 
 def make_video(path: Path, minutes: float, fps: float, size: int) -> Path:

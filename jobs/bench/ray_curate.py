@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from curation.config import config_from_dict
-from curation.curate import JobOptions, run_job, sequential_engine
-from curation.sources import resolve_sources
+from curation.pipeline.job import JobOptions, run_job, sequential_engine
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
+from curation.video.source_lists import resolve_sources
 from jobs.bench.report import write_report
 from jobs.demo_command import DEMO_CONFIG
 

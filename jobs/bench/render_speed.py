@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from curation.synthetic.clip import SynthConfig, SyntheticClip, plan_clip
-from curation.video_io import write_mp4
+from curation.video.encode import write_mp4
 
 BAR_SECONDS = 1.0
 

@@ -10,6 +10,7 @@ from benchmark.features.i3d import I3DFeatures, build_i3d
 from benchmark.features.inception import FIDInceptionPool3, InceptionFeatures, build_fid_inception
 from benchmark.features.r3d50 import R3D50Features, build_r3d50
 from benchmark.features.videomae import VideoMAEFeatures, build_videomae
+from tests.helpers.videos import moving_square_video
 
 TINY_VIDEOMAE = dict(embed_dim=24, depth=1, num_heads=2)
 
@@ -55,19 +56,6 @@ def r3d_net() -> R3D50Features:
 @pytest.fixture(scope="session")
 def videomae_net() -> VideoMAEFeatures:
     return VideoMAEFeatures(seeded(build_videomae(**TINY_VIDEOMAE), 3), sha256="3" * 64, feature_dim=24)
-
-
-def moving_square_video(frames: int, size: tuple[int, int], *, seed: int, speed: int = 2) -> np.ndarray:
-    """A textured background with a bright square moving across it: cheap, deterministic, not constant."""
-    rng = np.random.default_rng(seed)
-    h, w = size
-    background = rng.integers(0, 200, (h, w, 3), dtype=np.uint8)
-    out = np.repeat(background[None], frames, axis=0)
-    side = max(h // 4, 2)
-    for t in range(frames):
-        x = (t * speed + seed) % max(w - side, 1)
-        out[t, h // 3 : h // 3 + side, x : x + side] = 255
-    return out
 
 
 @pytest.fixture

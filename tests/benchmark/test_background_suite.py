@@ -26,7 +26,7 @@ from benchmark.reference_rows import (
 from benchmark.score import ScoreOptions, score
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
-from curation.video_io import read_frames
+from curation.video.encode import read_frames
 from jobs.cli import cli
 
 CONFIG = SynthConfig(width=256, height=256, frames=24, fps=24.0, grid_step=16)
@@ -172,7 +172,7 @@ def test_bad_input_names_the_input(reference, tmp_path):
     # Through the harness: the generated file is named; a reference without ground truth is named too.
     pred, ref = tmp_path / "pred", tmp_path / "ref"
     pred.mkdir(), ref.mkdir()
-    from curation.video_io import write_mp4
+    from curation.video.encode import write_mp4
 
     write_mp4(pred / video.name, frames[:-2], 24.0)
     shutil.copyfile(video, ref / video.name)
@@ -222,7 +222,7 @@ def test_sampson_distance_under_a_three_dimensional_scene():
     assert exact.fallback_frames == 0 and exact.frames == 1
     assert np.median(exact.errors) < 0.05
     # Off the epipolar line by 3 px in frame 1 the error is of that order; the GT's F is estimated from its tracks.
-    from curation.camera_estimation import fundamental_matrix
+    from curation.motion.camera_estimation import fundamental_matrix
 
     f, _ = fundamental_matrix(tracks, visible, 0, 1)
     line = np.c_[tracks[0], np.ones(len(tracks[0]))] @ f.T

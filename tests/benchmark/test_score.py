@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 import torch
 from click.testing import CliRunner
-from conftest import moving_square_video
 
 from benchmark.pixel_metrics import build_lpips
 from benchmark.protocol import NETWORKS, get_protocol
 from benchmark.score import ScoreOptions, match_pairs, score
 from benchmark.video import read_video
 from jobs.cli import cli
+from tests.helpers.videos import moving_square_video
 
 
 def write_mp4(path: Path, video: np.ndarray, fps: int = 8) -> Path:

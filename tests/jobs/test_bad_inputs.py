@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
-from jobhelpers import shard_contents, shard_samples
 
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.video_io import read_frames, write_mp4
+from curation.video.encode import read_frames, write_mp4
 from jobs.cli import cli
+from tests.helpers.jobs import shard_contents, shard_samples
 
 #: A small max_source_side stands in for 8K: the "huge" video only needs to pass it, not to be 8K.
 BAD_CONFIG = {"clips": {"frames": 24, "short_side": 128, "fps": 24.0, "max_source_side": 200}, "quality": {"pyiqa": []}}

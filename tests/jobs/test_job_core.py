@@ -11,16 +11,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from jobhelpers import OPTIONS, TINY_CONFIG, shard_contents
 
 from curation.config import config_from_dict
-from curation.curate import run_job, sequential_engine
-from curation.decode import iter_resampled, probe_video
-from curation.ledger import JobLockedError, job_lock
-from curation.sources import resolve_sources
-from curation.split import split_of
-from curation.tario import TarMemberError, iter_tar
-from curation.video_io import write_mp4
+from curation.pipeline.job import run_job, sequential_engine
+from curation.shards.ledger import JobLockedError, job_lock
+from curation.shards.split import split_of
+from curation.shards.tar_files import TarMemberError, iter_tar
+from curation.video.decode import iter_resampled, probe_video
+from curation.video.encode import write_mp4
+from curation.video.source_lists import resolve_sources
+from tests.helpers.jobs import OPTIONS, TINY_CONFIG, shard_contents
 
 
 def test_resume_skips_finished_sources_and_repacks_the_same(

@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from jobhelpers import OPTIONS, TINY_CONFIG, shard_contents
 
 from curation.config import config_from_dict
-from curation.curate import run_job
-from curation.sources import resolve_sources
+from curation.pipeline.job import run_job
+from curation.video.source_lists import resolve_sources
+from tests.helpers.jobs import OPTIONS, TINY_CONFIG, shard_contents
 
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402

@@ -6,13 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from jobhelpers import OPTIONS, TINY_CONFIG, shard_contents
 
 from curation.config import config_from_dict
-from curation.curate import run_job
-from curation.sources import resolve_sources
+from curation.pipeline.job import run_job
+from curation.pipeline.spec import Operator
 from curation.stages import Resources
-from curation.stages.operators import Operator
+from curation.video.source_lists import resolve_sources
+from tests.helpers.jobs import OPTIONS, TINY_CONFIG, shard_contents
 
 ray = pytest.importorskip("ray")
 

@@ -1,0 +1,49 @@
+"""How the stages group into pipeline operators: CPU stages fused behind the source stage, GPU stages alone, each
+operator asking for the largest request of its stages under the configuration."""
+
+from __future__ import annotations
+
+from curation.config import CurationConfig, config_from_dict
+from curation.pipeline.sequential import CLIP_STAGES
+from curation.pipeline.spec import plan_operators
+from curation.stages import DecodeStage, Resources
+
+
+def _flat(operators) -> list[str]:
+    return [name for operator in operators for name in operator.stages]
+
+
+def test_cpu_backends_run_as_one_operator_with_the_largest_request() -> None:
+    config = CurationConfig()
+    (operator,) = plan_operators(config, CLIP_STAGES)
+    assert operator.stages == (DecodeStage.name, *(stage.name for stage in CLIP_STAGES))
+    requests = [DecodeStage.resources] + [stage.resources_for(config) for stage in CLIP_STAGES]
+    assert operator.resources == Resources(
+        cpus=max(r.cpus for r in requests), gpus=0.0, memory_gb=max(r.memory_gb for r in requests)
+    )
+    assert operator.resources.cpus == 1.0 and operator.resources.memory_gb == 1.5  # decode's 1.5 GB leads
+
+
+def test_gpu_stages_stand_alone_and_keep_their_share() -> None:
+    config = config_from_dict(
+        {
+            "pose": {"backend": "dwpose"},
+            "foreground": {"backend": "sam2"},
+            "tracks": {"backend": "cotracker3"},
+            "sam2": {"device": "cpu"},
+        }
+    )
+    operators = plan_operators(config, CLIP_STAGES)
+    assert [op.stages for op in operators] == [
+        ("decode",),
+        ("pose",),
+        ("foreground",),
+        ("tracks",),
+        ("camera", "quality", "filter", "encode"),
+    ]
+    assert _flat(operators) == ["decode", *(stage.name for stage in CLIP_STAGES)]  # nothing lost, order kept
+    by_name = {op.name: op.resources for op in operators}
+    assert by_name["pose"].gpus == 0.25 and by_name["tracks"].gpus == 0.5
+    # SAM2 pinned to the CPU asks for no GPU but keeps its memory request; between two GPU stages it runs alone
+    assert by_name["foreground"].gpus == 0.0 and by_name["foreground"].memory_gb == 6.0
+    assert all(op.resources.gpus == 0 for op in operators if op.name not in ("pose", "tracks"))
