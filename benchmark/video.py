@@ -1,13 +1,15 @@
-"""Decoding and sampling for scoring: mp4 files to uint8 arrays, clips and frames chosen by a stated policy."""
+"""Videos for scoring: mp4 files to uint8 arrays (through `curation.video.reader`), clips and frames chosen by a
+stated policy."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from curation.video import reader
 
 __all__ = [
     "VideoError",
@@ -24,18 +26,12 @@ class VideoError(ValueError):
 
 
 def read_video(path: str | Path) -> np.ndarray:
-    """All frames of the first video stream as uint8 RGB [T, H, W, 3] (PyAV; the clips are short)."""
-    path = Path(path)
+    """All frames of the first video stream as uint8 RGB [T, H, W, 3], rotated for display (the one reader,
+    `curation.video.reader`; the clips are short)."""
     try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoError(f"{path}: no video stream")
-            frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    except (av.FFmpegError, OSError) as exc:
-        raise VideoError(f"{path}: cannot be decoded: {exc}") from exc
-    if not frames:
-        raise VideoError(f"{path}: no frames decoded")
-    return np.stack(frames)
+        return reader.read_video(path)
+    except reader.DecodeError as exc:
+        raise VideoError(str(exc)) from exc
 
 
 def check_not_constant(video: np.ndarray, path: str | Path) -> None:

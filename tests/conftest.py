@@ -14,7 +14,7 @@ from curation.config import config_from_dict
 from curation.pipeline.job import run_job, sequential_engine
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.video.encode import read_frames
+from curation.video.reader import read_video
 from curation.video.source_lists import resolve_sources
 from tests.helpers.jobs import OPTIONS, TINY, TINY_CONFIG
 
@@ -42,7 +42,7 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
             {
                 "name": clip.name,
                 "video": base,
-                "rgb": read_frames(base),
+                "rgb": read_video(base),
                 "gt": read_ground_truth(base.with_name(f"{clip.name}.gt.npz")),
                 "meta": json.loads(base.with_name(f"{clip.name}.json").read_text()),
             }

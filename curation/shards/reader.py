@@ -16,7 +16,7 @@ A sample, decoded (T frames of H x W, P persons, N tracked points):
 | --- | --- |
 | `__key__`, `__url__` | the sample key and its shard |
 | `json` | the metadata dict |
-| `frames` | uint8 [T, H, W, 3], RGB, decoded from the mp4 with PyAV |
+| `frames` | uint8 [T, H, W, 3], RGB, decoded from the mp4 by `curation.video.reader` |
 | `pose` | float32 [T, P, 133, 3] |
 | `tracks` | float32 [T, N, 2] |
 | `visible`, `track_mask` | bool [T, N] |
@@ -26,7 +26,6 @@ A sample, decoded (T frames of H x W, P persons, N tracked points):
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -35,13 +34,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import av
 import numpy as np
 import torch
 import webdataset as wds
 
 from curation.shards.schema import MEMBERS, SchemaError, decode_members
 from curation.shards.tar_files import check_member_name
+from curation.video.reader import read_video
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +66,6 @@ def _member_allowed(name: str) -> bool:
     return True
 
 
-def decode_mp4(data: bytes) -> np.ndarray:
-    """Every frame of an mp4 held in memory, uint8 [T, H, W, 3] RGB."""
-    with av.open(io.BytesIO(data)) as container:
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    if not frames:
-        raise ValueError("the mp4 member holds no frame")
-    return np.stack(frames)
-
-
 def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
     """A raw WebDataset sample (member name -> bytes) as tensors; refuses unknown keys, members and versions."""
     key = sample.get("__key__", "")
@@ -88,7 +78,7 @@ def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise SchemaError(f"{sample.get('__url__')}: sample {key!r} has unknown members {unknown}")
     decoded = decode_members(members)
-    frames = decode_mp4(decoded["mp4"])
+    frames = read_video(decoded["mp4"])
     meta = decoded["json"]
     expected = (meta["frames"], meta["height"], meta["width"], 3)
     if frames.shape != expected:

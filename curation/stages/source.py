@@ -18,7 +18,7 @@ from curation.hashing import file_sha256
 from curation.pipeline.record import OK, Record, clip_key, failed_source, source_id_of
 from curation.stages.base import Resources
 from curation.video.clipping import clip_size, iter_shot_clips, resized_frames
-from curation.video.decode import DecodedFrame, DecodeError, iter_resampled, probe_video
+from curation.video.reader import DecodedFrame, DecodeError, iter_resampled, probe_video
 
 
 class DecodeStage:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from scenedetect.common import FrameTimecode
 
-from curation.video.decode import DecodedFrame
+from curation.video.reader import DecodedFrame
 from curation.video.shots import cut_delay, cut_detector
 
 

@@ -1,9 +1,9 @@
-"""Writing H.264 clips and reading frames back, with PyAV."""
+"""Writing H.264 clips with PyAV (reading is `curation.video.reader`)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
@@ -89,16 +89,3 @@ def _yuv420_frame(rgb: np.ndarray) -> av.VideoFrame:
     cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2YUV_I420, dst=frame_view)
     # The view keeps `buffer` alive (through .base) for as long as the frame holds the view.
     return av.VideoFrame.from_numpy_buffer(frame_view, format="yuv420p")
-
-
-def iter_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
-    """Decode a video's frames one at a time as RGB uint8 [H, W, 3]."""
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        for frame in container.decode(stream):
-            yield frame.to_ndarray(format="rgb24")
-
-
-def read_frames(path: str | os.PathLike) -> np.ndarray:
-    """All frames of a short clip as [T, H, W, 3] (for tests and small clips; long videos stream instead)."""
-    return np.stack(list(iter_frames(path)))

@@ -27,7 +27,8 @@ from curation.person.foreground_mask import foreground_masks
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
 from curation.video.clipping import detection_frame
-from curation.video.encode import iter_frames, read_frames, write_mp4
+from curation.video.encode import write_mp4
+from curation.video.reader import iter_frames, read_video
 from curation.video.shots import detect_cuts
 
 CONFIG = SynthConfig(width=512, height=512, frames=48, fps=24.0, grid_step=16)
@@ -36,7 +37,7 @@ SHOT_CLIPS = 24  # clips joined into the shot-detection video: every camera reci
 
 def evaluate_clip(video: Path, gt: dict[str, np.ndarray], truth_label: str) -> dict:
     """Per-clip counts and errors; sums over clips give the corpus figures."""
-    rgb = read_frames(video)
+    rgb = read_video(video)
     size = (rgb.shape[2], rgb.shape[1])
     start = time.process_time()
     mask, dilated = foreground_masks(rgb, gt["keypoints"])
@@ -68,7 +69,7 @@ def evaluate_clip(video: Path, gt: dict[str, np.ndarray], truth_label: str) -> d
 def shots_check(videos: list[Path], out_dir: Path) -> dict:
     """Join clips end to end into one H.264 video, decode it and detect cuts: every cut within 1 frame, none false."""
     joined = out_dir / "joined.mp4"
-    lengths = [len(read_frames(v)) for v in videos]
+    lengths = [len(read_video(v)) for v in videos]
     write_mp4(joined, (frame for v in videos for frame in iter_frames(v)), CONFIG.fps, threads=1)
     truth = np.cumsum(lengths)[:-1].tolist()
     # The frames the pipeline's clipper gives the detector (`clipping.detection_frame`), back in RGB order.

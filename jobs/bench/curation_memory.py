@@ -28,7 +28,8 @@ from curation.config import CurationConfig
 from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.video.encode import read_frames, write_mp4
+from curation.video.encode import write_mp4
+from curation.video.reader import read_video
 
 BAR_GIB = 1.5
 DISTINCT_CLIPS = 12  # one per camera recipe
@@ -64,7 +65,7 @@ def make_long_video(work: Path, minutes: float, size: tuple[int, int], fps: floa
     def frames() -> Iterator[np.ndarray]:
         emitted = 0
         for clip in order:
-            for frame in read_frames(clip.video):
+            for frame in read_video(clip.video):
                 if emitted == total:
                     return
                 emitted += 1

@@ -22,8 +22,8 @@ import cv2
 from curation.config import CurationConfig
 from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.synthetic.corpus import write_corpus
-from curation.video.decode import iter_resampled
 from curation.video.encode import write_mp4
+from curation.video.reader import iter_resampled
 
 BAR_RATIO = 3.0
 

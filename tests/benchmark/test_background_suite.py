@@ -26,7 +26,7 @@ from benchmark.reference_rows import (
 from benchmark.score import ScoreOptions, score
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
-from curation.video.encode import read_frames
+from curation.video.reader import read_video
 from jobs.cli import cli
 
 CONFIG = SynthConfig(width=256, height=256, frames=24, fps=24.0, grid_step=16)
@@ -161,7 +161,7 @@ def test_merging_two_halves_equals_the_whole():
 
 def test_bad_input_names_the_input(reference, tmp_path):
     video = sorted(reference.glob("*.mp4"))[1]
-    frames = read_frames(video)
+    frames = read_video(video)
     truth = load_background_truth(ground_truth_path(video), width=frames.shape[2])
     with pytest.raises(ValueError, match=r"gen\.mp4 has 23 frames.*24"):
         analyse_background(frames[:-1], truth, name="gen.mp4")
@@ -187,7 +187,7 @@ def test_bad_input_names_the_input(reference, tmp_path):
 
 def test_protocol_resolution_scales_the_ground_truth(reference):
     video = sorted(reference.glob("*.mp4"))[1]  # pan_left
-    frames = read_frames(video)
+    frames = read_video(video)
     truth = load_background_truth(ground_truth_path(video), width=frames.shape[2])
     suite = BackgroundSuite(Protocol("bg128", pixel_resolution=128), metrics=("bg-track", "bg-camera-translation"))
     analysis = suite.update(frames, truth, key="k")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import struct
 from fractions import Fraction
 from pathlib import Path
 
@@ -20,24 +19,15 @@ from click.testing import CliRunner
 
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
-from curation.video.encode import read_frames, write_mp4
+from curation.video.encode import write_mp4
+from curation.video.reader import read_video
 from jobs.cli import cli
 from tests.helpers.jobs import shard_contents, shard_samples
+from tests.helpers.videos import rotate_display_matrix
 
 #: A small max_source_side stands in for 8K: the "huge" video only needs to pass it, not to be 8K.
 BAD_CONFIG = {"clips": {"frames": 24, "short_side": 128, "fps": 24.0, "max_source_side": 200}, "quality": {"pyiqa": []}}
 GOOD_NAME = "good vidéo 名前 #1.mp4"  # spaces, non-ASCII, a '#'
-
-
-def _rotate_display(path: Path) -> None:
-    """Set the track header's display matrix to a 90-degree clockwise rotation (what phones write)."""
-    data = bytearray(path.read_bytes())
-    identity = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
-    quarter = struct.pack(">9i", 0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000)
-    at = data.find(identity, data.find(b"tkhd"))
-    assert at > 0
-    data[at : at + 36] = quarter
-    path.write_bytes(bytes(data))
 
 
 def read_mp4_bytes(data: bytes) -> np.ndarray:
@@ -88,18 +78,18 @@ def bad_corpus(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     (corpus / "truncated.mp4").write_bytes(whole[: len(whole) // 2])
     (corpus / "notes.mp4").write_text("these are meeting notes, not a video\n" * 20)
     _write_audio_only(corpus / "audio only.mp4")
-    write_mp4(corpus / "one frame.mp4", [read_frames(good[0])[0]], fps=24)
+    write_mp4(corpus / "one frame.mp4", [read_video(good[0])[0]], fps=24)
     write_mp4(corpus / "huge.mp4", [np.zeros((208, 256, 3), np.uint8)] * 4, fps=24, crf=51)
     # Rotated: coded landscape (128x96), displayed portrait (96x128) after a 90-degree clockwise turn.
-    portrait = read_frames(Path(written[0].video))
+    portrait = read_video(Path(written[0].video))
     shutil.copy(written[0].video, root / "portrait.mp4")
     write_mp4(corpus / "rotated.mp4", [np.ascontiguousarray(np.rot90(f, k=1)) for f in portrait], fps=24)
-    _rotate_display(corpus / "rotated.mp4")
+    rotate_display_matrix(corpus / "rotated.mp4")
     keypoints = read_ground_truth(Path(written[0].video).with_suffix(".gt.npz"))["keypoints"]
     np.save(corpus / "rotated.pose.npy", keypoints, allow_pickle=False)
     # Variable rate: 20 frames at 30 fps, then 20 at 15 fps (2.0 s: 48 frames at the 24 fps output).
     times = [i / 30 for i in range(20)] + [20 / 30 + i / 15 for i in range(20)]
-    _write_vfr(corpus / "vfr.mp4", read_frames(Path(written[1].video))[:40], times)
+    _write_vfr(corpus / "vfr.mp4", read_video(Path(written[1].video))[:40], times)
     keypoints = read_ground_truth(Path(written[1].video).with_suffix(".gt.npz"))["keypoints"]
     np.save(corpus / "vfr.pose.npy", keypoints[:40], allow_pickle=False)
     (root / "config.yaml").write_text(yaml.safe_dump(BAD_CONFIG))
@@ -180,7 +170,7 @@ def test_bad_inputs_end_as_reasons_and_spare_the_good(bad_corpus: Path, tmp_path
                 assert stream.average_rate == 24
     rotated = manifest.loc[manifest["source"] == str(corpus / "rotated.mp4"), "key"].iloc[0]
     shown = read_mp4_bytes(samples[rotated]["mp4"])[0].astype(float)
-    upright = cv2.resize(read_frames(bad_corpus / "portrait.mp4")[0], (128, 172), interpolation=cv2.INTER_AREA)
+    upright = cv2.resize(read_video(bad_corpus / "portrait.mp4")[0], (128, 172), interpolation=cv2.INTER_AREA)
     assert np.abs(shown - upright).mean() < 8  # turned the right way, not mirrored or upside down
     # The good videos' samples are byte for byte those of a run of them alone.
     alone = tmp_path / "alone"

@@ -17,8 +17,8 @@ from curation.pipeline.job import run_job, sequential_engine
 from curation.shards.ledger import JobLockedError, job_lock
 from curation.shards.split import split_of
 from curation.shards.tar_files import TarMemberError, iter_tar
-from curation.video.decode import iter_resampled, probe_video
 from curation.video.encode import write_mp4
+from curation.video.reader import iter_resampled, probe_video
 from curation.video.source_lists import resolve_sources
 from tests.helpers.jobs import OPTIONS, TINY_CONFIG, shard_contents
 

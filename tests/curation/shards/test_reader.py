@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from curation.shards.reader import decode_sample, shard_dataset, shard_urls, warn_and_skip
 from curation.shards.schema import SchemaError, decode_members
 from curation.shards.tar_files import TarMemberError, iter_tar, write_tar
-from curation.video.encode import read_frames
+from curation.video.reader import read_video
 from jobs.cli import cli
 from tests.helpers.jobs import shard_samples
 
@@ -36,7 +36,7 @@ def test_every_sample_reads_back_as_its_members(reference_run: Path, tmp_path: P
         assert sample["frames"].dtype == torch.uint8 and sample["frames"].shape == (t, h, w, 3)
         clip = tmp_path / f"{key}.mp4"
         clip.write_bytes(raw[key]["mp4"])
-        assert np.array_equal(sample["frames"].numpy(), read_frames(clip))
+        assert np.array_equal(sample["frames"].numpy(), read_video(clip))
         assert sample["fgmask"].dtype == torch.bool and sample["fgmask"].shape == (t, h, w)
         assert sample["pose"].dtype == torch.float32
         assert sample["pose"].shape[0] == t and sample["pose"].shape[2:] == (133, 3)
@@ -110,7 +110,7 @@ def test_shards_inspect_summary_and_overlay(reference_run: Path, tmp_path: Path)
     for label in manifest.loc[manifest["status"] == "ok", "camera_label"].unique():
         assert label in text
     assert f"ok {len(kept)}" in text and key in text
-    frames = read_frames(overlay)
+    frames = read_video(overlay)
     assert frames.shape[0] == 24 and frames.shape[1:3] == (128, 128)
     missing = CliRunner().invoke(cli, ["shards", "inspect", str(reference_run), "--key", "ffffffffffffffff-0000"])
     assert missing.exit_code != 0 and "ffffffffffffffff-0000" in missing.output

@@ -15,7 +15,7 @@ from curation.pipeline.record import FAILED, OK, REJECTED
 from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.shards.schema import SchemaError, decode_members, encode_members
 from curation.stages import CameraStage, ClipStage, Resources
-from curation.video.encode import read_frames
+from curation.video.reader import read_video
 from jobs.cli import cli
 
 #: The test corpus is 24 frames at 24 fps: one clip per video.
@@ -77,22 +77,12 @@ def test_members_round_trip(records):
     assert decoded["pose"].dtype == np.float32 and decoded["camera"].shape == (24, 3, 3)
     meta = decoded["json"]
     assert meta["schema_version"] == 1 and meta["frames"] == 24 and meta["camera"]["label"] == record["camera_label"]
-    np.testing.assert_array_equal(read_frames_bytes(decoded["mp4"]).shape, record["frames"].shape)
+    np.testing.assert_array_equal(read_video(decoded["mp4"]).shape, record["frames"].shape)
     bumped = dict(members, json=json.dumps(meta | {"schema_version": 2}).encode())
     with pytest.raises(SchemaError, match="schema version 2"):
         decode_members(bumped)
     with pytest.raises(SchemaError, match="lacks"):
         decode_members({k: v for k, v in members.items() if k != "camera.npy"})
-
-
-def read_frames_bytes(data: bytes) -> np.ndarray:
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "clip.mp4"
-        path.write_bytes(data)
-        return read_frames(path)
 
 
 def test_filters_reject_with_reasons(small_corpus):
@@ -185,7 +175,7 @@ def test_inspect_writes_results_and_overlay(small_corpus, tmp_path):
         "overlay.mp4",
     ):
         assert (tmp_path / "out" / f"{key}.{member}").is_file(), member
-    overlay = read_frames(tmp_path / "out" / f"{key}.overlay.mp4")
+    overlay = read_video(tmp_path / "out" / f"{key}.overlay.mp4")
     assert overlay.shape == clip["rgb"].shape
     assert np.abs(overlay.astype(int) - clip["rgb"]).mean() > 3  # something was drawn
 

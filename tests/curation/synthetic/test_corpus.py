@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from curation.synthetic.clip import SynthConfig, render_clip
 from curation.synthetic.corpus import clip_name, read_ground_truth, unpack_mask, write_corpus
-from curation.video.encode import read_frames
+from curation.video.reader import read_video
 from jobs.cli import cli
 
 SMALL = SynthConfig(width=132, height=96, frames=8, fps=12.0, grid_step=8)  # width not a multiple of 8 on purpose
@@ -56,7 +56,7 @@ def test_written_clip_matches_schema_and_in_memory_render(tmp_path: Path) -> Non
         assert stream.codec_context.name == "h264"
         assert stream.average_rate == 12 and (stream.width, stream.height) == (132, 96)
         assert len(container.streams.audio) == 0
-    decoded = read_frames(written.video)
+    decoded = read_video(written.video)
     assert decoded.shape == (8, 96, 132, 3)
     # The encoding is faithful in luma (chroma is subsampled 4:2:0, which costs the colourful texture more).
     luma = np.array([0.299, 0.587, 0.114])
@@ -70,12 +70,12 @@ def test_same_seed_same_clips_different_seed_different_clips(tmp_path: Path) -> 
     again = write_corpus(2, tmp_path / "b", seed=11, config=SMALL)
     other = write_corpus(2, tmp_path / "c", seed=12, config=SMALL)
     for x, y, z in zip(first, again, other, strict=True):
-        np.testing.assert_array_equal(read_frames(x.video), read_frames(y.video))
-        assert not np.array_equal(read_frames(x.video), read_frames(z.video))
+        np.testing.assert_array_equal(read_video(x.video), read_video(y.video))
+        assert not np.array_equal(read_video(x.video), read_video(z.video))
         gx, gy = (read_ground_truth(v.video.with_suffix("").with_suffix(".gt.npz")) for v in (x, y))
         for member in gx:
             np.testing.assert_array_equal(gx[member], gy[member])
-    assert not np.array_equal(read_frames(first[0].video), read_frames(first[1].video))
+    assert not np.array_equal(read_video(first[0].video), read_video(first[1].video))
 
 
 def test_parallel_workers_write_the_same_corpus(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curation.video.clipping import clip_size, detection_frame, iter_shot_clips
-from curation.video.decode import DecodedFrame
+from curation.video.reader import DecodedFrame
 from curation.video.shots import detect_cuts, plan_clips, shots_from_cuts
 
 

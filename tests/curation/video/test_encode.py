@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curation.video.encode import fps_fraction, read_frames, write_mp4
+from curation.video.encode import fps_fraction, write_mp4
+from curation.video.reader import read_video
 
 
 def test_round_trip_is_close_and_counts_frames(tmp_path: Path) -> None:
@@ -13,7 +14,7 @@ def test_round_trip_is_close_and_counts_frames(tmp_path: Path) -> None:
     base = rng.integers(0, 255, (8, 12, 3)).astype(np.uint8)
     frames = [np.kron(base, np.ones((8, 8, 1), np.uint8)) for _ in range(5)]  # 64x96, smooth blocks
     assert write_mp4(tmp_path / "a.mp4", frames, 25) == 5
-    decoded = read_frames(tmp_path / "a.mp4")
+    decoded = read_video(tmp_path / "a.mp4")
     assert decoded.shape == (5, 64, 96, 3)
     assert np.abs(decoded.astype(int) - frames[0]).mean() < 6
 

@@ -1,4 +1,4 @@
-"""Decoding: constant-rate resampling, variable frame rate, rotation, windows, errors."""
+"""The one video reader: constant-rate resampling, variable frame rate, rotation, windows, bytes, errors."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ import av
 import numpy as np
 import pytest
 
-from curation.video.decode import DecodeError, iter_resampled, iter_windows, probe_video, rotate_frame
 from curation.video.encode import write_mp4
+from curation.video.reader import (
+    DecodeError,
+    iter_frames,
+    iter_resampled,
+    iter_windows,
+    probe_video,
+    read_video,
+    rotate_frame,
+)
+from tests.helpers.videos import rotate_display_matrix
 
 
 def _numbered(count: int, size: tuple[int, int] = (64, 48)) -> list[np.ndarray]:
@@ -85,3 +94,37 @@ def test_bad_inputs(tmp_path):
         list(iter_resampled(junk))
     with pytest.raises(ValueError):
         list(iter_resampled(junk, fps=0))
+
+
+def test_path_and_bytes_read_the_same_frames(tmp_path):
+    path = tmp_path / "d.mp4"
+    write_mp4(path, _numbered(6), fps=24)
+    from_path = read_video(path)
+    from_bytes = read_video(path.read_bytes())
+    assert from_path.shape == (6, 48, 64, 3) and from_path.dtype == np.uint8
+    np.testing.assert_array_equal(from_path, from_bytes)
+    assert [_index_of(f) for f in from_path] == list(range(6))
+    resampled = np.stack([f.rgb for f in iter_resampled(path.read_bytes())])
+    np.testing.assert_array_equal(resampled, from_path)  # a constant-rate file at its own rate: the same frames
+
+
+def test_display_rotation_is_honoured_everywhere(tmp_path):
+    portrait = np.zeros((64, 48, 3), np.uint8)  # displayed 48 wide, 64 high
+    portrait[:8, :8] = 255  # a white block at the displayed top-left
+    coded = np.ascontiguousarray(np.rot90(portrait, k=1))  # stored landscape, turned back for display
+    path = tmp_path / "rotated.mp4"
+    write_mp4(path, [coded] * 3, fps=24)
+    rotate_display_matrix(path)
+    assert (probe_video(path).width, probe_video(path).height, probe_video(path).rotation) == (48, 64, 90)
+    for frames in (read_video(path), read_video(path.read_bytes()), np.stack([f.rgb for f in iter_resampled(path)])):
+        assert frames.shape == (3, 64, 48, 3)
+        assert frames[:, :8, :8].mean() > 200 and frames[:, -8:, -8:].mean() < 50
+
+
+def test_bad_bytes_and_empty_streams_are_named(tmp_path):
+    with pytest.raises(DecodeError, match="bytes of video>: not a video container"):
+        read_video(b"definitely not a video" * 4)
+    truncated = tmp_path / "t.mp4"
+    write_mp4(truncated, _numbered(6), fps=24)
+    with pytest.raises(DecodeError, match="MP4/MOV file that cannot be opened"):
+        list(iter_frames(truncated.read_bytes()[:200]))

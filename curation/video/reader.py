@@ -1,25 +1,36 @@
-"""Decoding videos in bounded memory: probing, resampling to a constant target frame rate, rotation, windows.
+"""The one video reader: a file path or an mp4 held in memory to RGB frames, with the display rotation applied.
 
-Frames are produced one at a time from PyAV's decoder, so memory holds at most one window of frames whatever the
-video's length. Resampling is by presentation time, not by frame count, so a variable-frame-rate source comes out at
-a constant rate: output frame k is the last source frame whose timestamp is at or before k / target_fps (a
-duplicated frame where the source is sparse, a dropped one where it is dense).
+Used by the source stage (probing, resampling, windows), by scoring (`read_video`) and by the shard reader (the `mp4`
+member's bytes). Frames are produced one at a time from PyAV's decoder, so memory holds at most one window of frames
+whatever the video's length. Resampling is by presentation time, not by frame count, so a variable-frame-rate source
+comes out at a constant rate: output frame k is the last source frame whose timestamp is at or before k / target_fps
+(a duplicated frame where the source is sparse, a dropped one where it is dense).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeAlias
 
 import av
 import numpy as np
 
+#: A video file's path, or a whole video file held in memory (a shard's `mp4` member).
+VideoSource: TypeAlias = str | os.PathLike | bytes
+
 
 class DecodeError(ValueError):
     """The file cannot be decoded as a video (missing, not a container, no video stream, no frames)."""
+
+
+def source_name(source: VideoSource) -> str:
+    """How a source is named in messages: its path, or the size of the bytes."""
+    return f"<{len(source)} bytes of video>" if isinstance(source, bytes) else os.fspath(source)
 
 
 @dataclass(frozen=True)
@@ -94,30 +105,34 @@ _SIGNATURES = (
 )
 
 
-def _unopenable_reason(path: str | os.PathLike, error: av.FFmpegError) -> str:
-    with open(path, "rb") as handle:
-        head = handle.read(16)
+def _unopenable_reason(source: VideoSource, error: av.FFmpegError) -> str:
+    if isinstance(source, bytes):
+        head = source[:16]
+    else:
+        with open(source, "rb") as handle:
+            head = handle.read(16)
+    name = source_name(source)
     detail = getattr(error, "strerror", None) or str(error)  # without the errno and the path FFmpeg repeats
     for offset, magic, kind in _SIGNATURES:
         if head[offset : offset + len(magic)] == magic:
-            return f"{path}: {kind} file that cannot be opened, probably truncated or corrupt ({detail})"
-    return f"{path}: not a video container ({detail})"
+            return f"{name}: {kind} file that cannot be opened, probably truncated or corrupt ({detail})"
+    return f"{name}: not a video container ({detail})"
 
 
-def _open(path: str | os.PathLike) -> av.container.InputContainer:
-    if not Path(path).is_file():
-        raise DecodeError(f"{path}: no such file")
+def _open(source: VideoSource) -> av.container.InputContainer:
+    if not isinstance(source, bytes) and not Path(source).is_file():
+        raise DecodeError(f"{source}: no such file")
     try:
-        container = av.open(str(path))
+        container = av.open(io.BytesIO(source) if isinstance(source, bytes) else str(source))
     except av.FFmpegError as error:
-        raise DecodeError(_unopenable_reason(path, error)) from error
+        raise DecodeError(_unopenable_reason(source, error)) from error
     if not container.streams.video:
         container.close()
-        raise DecodeError(f"{path}: no video stream")
+        raise DecodeError(f"{source_name(source)}: no video stream")
     return container
 
 
-def probe_video(path: str | os.PathLike) -> VideoInfo:
+def probe_video(path: VideoSource) -> VideoInfo:
     """Read a video's size, rotation, average frame rate, duration and codec from its headers."""
     with _open(path) as container:
         stream = container.streams.video[0]
@@ -135,11 +150,18 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         if rotation in (90, 270):
             width, height = height, width
         return VideoInfo(
-            str(path), width, height, rotation, fps, duration, int(stream.frames or 0), stream.codec_context.name
+            source_name(path),
+            width,
+            height,
+            rotation,
+            fps,
+            duration,
+            int(stream.frames or 0),
+            stream.codec_context.name,
         )
 
 
-def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterator[DecodedFrame]:
+def iter_resampled(path: VideoSource, fps: float | None = None) -> Iterator[DecodedFrame]:
     """Stream a video's frames at a constant `fps` (None: the source's average rate), rotated for display.
 
     Raises DecodeError when the file cannot be opened or yields no frame.
@@ -172,9 +194,9 @@ def iter_resampled(path: str | os.PathLike, fps: float | None = None) -> Iterato
                 decoded += 1
         except av.FFmpegError as error:
             if pending is None:
-                raise DecodeError(f"{path}: decoding failed: {error}") from error
+                raise DecodeError(f"{source_name(path)}: decoding failed: {error}") from error
         if pending is None:
-            raise DecodeError(f"{path}: no decodable video frames")
+            raise DecodeError(f"{source_name(path)}: no decodable video frames")
         # The last source frame covers output times up to its own timestamp plus one source-frame interval.
         last_t = pending[0]
         end = last_t + 1.0 / float(stream.average_rate or rate)
@@ -187,6 +209,32 @@ def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame], fa
     source_t, source_index, frame = pending
     rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
     return DecodedFrame(index, index / rate, source_t, rgb, source_index)
+
+
+def iter_frames(source: VideoSource) -> Iterator[np.ndarray]:
+    """Every frame of the first video stream, in decode order, as RGB uint8 [H, W, 3] rotated for display.
+
+    No resampling: frame t of the result is the t-th decoded frame (what scoring compares and shards store).
+    Raises DecodeError when the source cannot be opened or yields no frame.
+    """
+    with _open(source) as container:
+        stream = container.streams.video[0]
+        fallback_rotation = _rotation_of(stream)
+        count = 0
+        try:
+            for frame in container.decode(stream):
+                count += 1
+                yield rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
+        except av.FFmpegError as error:
+            raise DecodeError(f"{source_name(source)}: decoding failed after {count} frames: {error}") from error
+    if count == 0:
+        raise DecodeError(f"{source_name(source)}: no decodable video frames")
+
+
+def read_video(source: VideoSource) -> np.ndarray:
+    """All frames as uint8 [T, H, W, 3] (`iter_frames` stacked): for clips; long videos stream with `iter_frames`,
+    `iter_resampled` or `iter_windows` instead."""
+    return np.stack(list(iter_frames(source)))
 
 
 def iter_windows(frames: Iterable[DecodedFrame], length: int) -> Iterator[list[DecodedFrame]]:
