@@ -26,14 +26,14 @@ env: .venv/.synced
 demo: env
 	$(UV) run --frozen --no-sync backdrop demo --out $(DEMO_OUT)
 
-## The whole test suite (what CI runs).
-test: env
-	$(UV) run --frozen --no-sync ruff check .
+## The whole test suite (what CI runs): lint, formatting, the import contracts (pyproject.toml), then pytest.
+test: lint
 	$(UV) run --frozen --no-sync pytest
 
 lint: env
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync ruff format --check .
+	$(UV) run --frozen --no-sync lint-imports
 
 ## Benchmark reports into reports/: every script in jobs/bench/ with its default arguments (each report names the
 ## command that made it). A script is a module with a `__main__` guard; helpers there (report.py) have none.

@@ -26,6 +26,7 @@ import yaml
 
 from curation.backends.cotracker import CoTrackerSettings
 from curation.backends.dwpose import DWPoseSettings
+from curation.backends.registry import get_backend
 from curation.backends.sam2_masks import Sam2Settings
 from curation.motion.camera_estimation import CameraConfig
 from curation.motion.tracks import TrackerConfig
@@ -69,13 +70,7 @@ class PoseConfig:
     backend: str = "sidecar"
 
     def __post_init__(self) -> None:
-        if self.backend not in POSE_BACKENDS:
-            raise ValueError(f"pose.backend must be one of {list(POSE_BACKENDS)}, got {self.backend!r}")
-
-
-POSE_BACKENDS = ("sidecar", "dwpose")
-FOREGROUND_BACKENDS = ("pose", "sam2")  # the CPU mask from keypoints, or SAM2 (the `sam2` section)
-TRACK_BACKENDS = ("opencv-lk", "cotracker3")  # the CPU tracker, or CoTracker3 (the `cotracker` section)
+        get_backend("pose", self.backend)
 
 
 @dataclass(frozen=True)
@@ -116,12 +111,9 @@ class CurationConfig:
     cotracker: CoTrackerSettings = field(default_factory=CoTrackerSettings)
 
     def __post_init__(self) -> None:
-        if self.foreground.backend not in FOREGROUND_BACKENDS:
-            raise ValueError(
-                f"foreground.backend must be one of {list(FOREGROUND_BACKENDS)}, got {self.foreground.backend!r}"
-            )
-        if self.tracks.backend not in TRACK_BACKENDS:
-            raise ValueError(f"tracks.backend must be one of {list(TRACK_BACKENDS)}, got {self.tracks.backend!r}")
+        # Every stage with a choice of backend is checked against the one registry (names, resources, loaders).
+        for stage in ("foreground", "tracks"):
+            get_backend(stage, getattr(self, stage).backend)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for the clip metadata and the manifest)."""

@@ -1,51 +1,53 @@
-"""The `backdrop` command line. Each subcommand lives in its own module and is registered here."""
+"""The `backdrop` command line. Each subcommand lives in its own module, imported only when that subcommand runs:
+`backdrop --help` and `--version` import none of them (and so neither torch, Ray nor OpenCV)."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from jobs.curate_command import curate_command
-from jobs.demo_command import demo
-from jobs.inspect_command import inspect_command
-from jobs.reference_rows_command import reference_rows_command
-from jobs.score_command import score_command
-from jobs.shards_command import shards_command
-from jobs.synth_command import synth
-from jobs.weights_command import weights_command
+#: name -> (module:attribute of the click command, one line of help). The help is written here so that listing the
+#: subcommands imports nothing; `tests/jobs/test_cli.py` checks that every entry resolves to a command of that name.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("jobs.synth_command:synth", "Render synthetic human clips with exact ground truth."),
+    "demo": ("jobs.demo_command:demo", "The main job on the embedded default: a synthetic corpus curated into shards."),
+    "curate": ("jobs.curate_command:curate_command", "Curate videos into schema-v1 shards (a Ray Data job)."),
+    "inspect": ("jobs.inspect_command:inspect_command", "Run the curation stages on one video: results and overlays."),
+    "shards": ("jobs.shards_command:shards_command", "Inspect a curate job's shards: summary and an overlay."),
+    "score": ("jobs.score_command:score_command", "Score generated videos against references under a protocol."),
+    "reference-rows": (
+        "jobs.reference_rows_command:reference_rows_command",
+        "Training-free rows (ground truth, frozen and shifted background) of ground-truth clips.",
+    ),
+    "weights": ("jobs.weights_command:weights_command", "List, download (verified) and check weights files."),
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in SUBCOMMANDS:
+            return None
+        module, _, attribute = SUBCOMMANDS[cmd_name][0].partition(":")
+        return getattr(importlib.import_module(module), attribute)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_line) for name, (_, help_line) in SUBCOMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="backdrop")
 def cli() -> None:
     """backdrop: human-video datasets in which the background moves, and the benchmark for models trained on them.
 
-    \b
-    Subcommands:
-      synth   render synthetic human clips with exact ground truth (pose, masks, camera, background tracks)
-      demo    the main job on the embedded default: a small synthetic corpus, curated into shards
-      curate  curate videos into schema-v1 shards, a manifest and a wids index (a Ray Data job)
-      inspect run the curation stages on one video: per-clip results and an overlay video
-      shards  inspect a curate job's shards: summary, and one sample rendered as an overlay video
-      score   score generated videos against references under a named protocol (FVD, FID, FID-VID, PSNR,
-              background-motion suite, ...)
-      reference-rows  the training-free rows (ground truth, frozen and shifted background) of ground-truth clips
-      weights list, download (verified) and check the weights of the learned backends and metrics
-
     Run `backdrop SUBCOMMAND --help` for the options of each.
     """
-
-
-for command in (
-    synth,
-    demo,
-    curate_command,
-    inspect_command,
-    shards_command,
-    score_command,
-    reference_rows_command,
-    weights_command,
-):
-    cli.add_command(command)
 
 
 def main() -> None:

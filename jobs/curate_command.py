@@ -11,7 +11,7 @@ from rich.table import Table
 
 from curation.config import load_config
 from curation.pipeline.job import JobOptions, JobSummary, run_job, sequential_engine
-from curation.pipeline.record import FAILED, OK, REJECTED
+from curation.record import FAILED, OK, REJECTED
 from curation.shards.ledger import JobLockedError
 from curation.video.source_lists import SourceListError, resolve_sources
 

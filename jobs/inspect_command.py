@@ -14,8 +14,8 @@ from rich.table import Table
 
 from curation.config import load_config
 from curation.overlay import overlay_frames
-from curation.pipeline.record import FAILED, OK, Record
 from curation.pipeline.sequential import StageTimes, run_sequential
+from curation.record import FAILED, OK, Record
 from curation.shards.schema import clip_metadata, encode_members
 from curation.video.encode import write_mp4
 

@@ -1,76 +1,99 @@
 """The curation stages as a Ray Data pipeline: a thin wrapper, all logic stays in `curation`.
 
-The stages are grouped into operators by `curation.pipeline.spec.plan_operators`: the source stage and the CPU
-stages after it run in one `flat_map` task per source, a GPU stage is a `map` of its own, and each operator asks for
-its stages' declared resources (`resources_for` the configuration). The last operator turns each record into its
-manifest row and shard members on the worker, so the frames never travel to the driver.
+The operators come from the pipeline spec (`curation.pipeline.spec.plan_operators`): the source stage and the CPU
+stages after it run in one `flat_map` worker per source, a GPU stage is a `map` of its own, and each operator asks
+for its stages' declared resources (`resources_for` the configuration). The last operator turns each record into
+its manifest row and shard members on the worker, so the frames never travel to the driver.
+
+An operator one of whose stages loads a model (a learned backend, a pyiqa network) runs on a pool of Ray actors
+(`OperatorWorker`, a callable class): an actor builds its stages once, their `setup()` loads the model once, and the
+actor keeps them for every later row. The pool holds at most what the cluster can place of the operator's request
+(never more than the sources); with several operators it starts at one actor and grows, since actors hold their
+resources for the whole job and fixed pools could leave a later operator none. An operator with nothing to load
+runs as plain tasks, building its (cheap) stages per task, so it holds no resources between tasks.
 
 Rows carry the record pickled in one binary column (`blob`): a record holds arrays of varying shapes and nested
 dicts that Arrow would otherwise try, and sometimes fail, to convert; the blobs are this job's own, written by its
-workers. Stages are plain tasks; each worker process builds a stage once (its `setup()` runs on the first record)
-and keeps it for later tasks.
+workers.
 
-Fault tolerance comes from Ray: a task whose worker or node dies is retried (Ray's default, 3 retries), and lost
+Fault tolerance comes from Ray: an actor whose worker or node dies is restarted and its rows retried, and lost
 blocks are rebuilt from lineage. Retried work may deliver a record twice; the driver's collector dedupes by key.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
 from collections.abc import Iterator
 from typing import Any
 
 from curation.config import CurationConfig
-from curation.pipeline.record import Record
-from curation.pipeline.sequential import CLIP_STAGES
-from curation.pipeline.spec import plan_operators
+from curation.pipeline.spec import STAGE_CLASSES, Operator, plan_operators
+from curation.record import Record
 from curation.shards.manifest_rows import END, clip_result, end_marker, unit_of
-from curation.stages import DecodeStage
-
-_STAGE_CLASSES = {cls.name: cls for cls in (DecodeStage, *CLIP_STAGES)}
-_STAGES: dict[tuple[str, bytes], Any] = {}  # per worker process: built once, reused by later tasks
-
-
-def _stage(name: str, config_blob: bytes) -> Any:
-    key = (name, config_blob)
-    if key not in _STAGES:
-        import cv2
-
-        cv2.setNumThreads(1)  # one task, one core: Ray schedules by the declared CPUs
-        _STAGES[key] = _STAGE_CLASSES[name](pickle.loads(config_blob))
-    return _STAGES[key]
 
 
 def _row(key: str, payload: Any) -> dict[str, Any]:
     return {"key": key, "blob": pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL)}
 
 
-def _through(record: Record, names: tuple[str, ...], config_blob: bytes, last: bool) -> dict[str, Any]:
-    for name in names:
-        record = _stage(name, config_blob)(record)
-    return _row(record["key"], clip_result(record) if last else record)
+class OperatorWorker:
+    """One actor of an operator: its stages, built once, applied to every row it is given.
+
+    The first operator's rows are sources (a flat map to clips and an end marker per source); a later operator's
+    rows are clip records. The last operator's output rows are finished results (manifest row and members).
+    """
+
+    def __init__(self, stages: tuple[str, ...], config: CurationConfig, last: bool) -> None:
+        import cv2
+
+        cv2.setNumThreads(1)  # one worker, its declared cores: Ray places by the declared CPUs
+        self.stages = [STAGE_CLASSES[name](config) for name in stages]
+        self.last = last
+
+    def _through(self, record: Record, stages: list[Any]) -> dict[str, Any]:
+        for stage in stages:
+            record = stage(record)
+        return _row(record["key"], clip_result(record) if self.last else record)
+
+    def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        if "source" in row:
+            source, clip_stages = row["source"], self.stages[1:]
+            count, unit = 0, ""
+            for record in self.stages[0](source):
+                count += 1
+                unit = unit_of(record["source"], record.get("source_id"))
+                yield self._through(record, clip_stages)
+            yield _row(f"{unit}.end", end_marker(source, unit, count))
+            return
+        record: Record = pickle.loads(row["blob"])
+        if record.get("kind") == END:  # an end marker passes through later operators as it is
+            yield row
+            return
+        yield self._through(record, self.stages)
 
 
-def run_source(row: dict[str, Any], names: tuple[str, ...], config_blob: bytes, last: bool) -> Iterator[dict[str, Any]]:
-    """The first operator: one source in; each clip after the operator's clip stages, then the end marker, out.
-    The last operator's rows are finished results (manifest row and members), so frames stay on the worker."""
-    source = row["source"]
-    count, unit = 0, ""
-    for record in _stage(DecodeStage.name, config_blob)(source):
-        count += 1
-        unit = unit_of(record["source"], record.get("source_id"))
-        yield _through(record, names, config_blob, last)
-    yield _row(f"{unit}.end", end_marker(source, unit, count))
+def run_operator(
+    row: dict[str, Any], stages: tuple[str, ...], config: CurationConfig, last: bool
+) -> Iterator[dict[str, Any]]:
+    """An operator with no model to load, as a plain task: its stages are built for this row and dropped after."""
+    yield from OperatorWorker(stages, config, last)(row)
 
 
-def run_clip(row: dict[str, Any], names: tuple[str, ...], config_blob: bytes, last: bool) -> dict[str, Any]:
-    """A later operator: one clip record through its stages (an end marker passes as it is)."""
-    record: Record = pickle.loads(row["blob"])
-    if record.get("kind") == END:
-        return row
-    return _through(record, names, config_blob, last)
+def pool_size(operator: Operator, cluster: dict[str, float], sources: int) -> int:
+    """How many actors of `operator` the cluster can hold at once (by CPUs, GPUs and memory), at most one per source
+    and at least one."""
+    request = operator.resources
+    fits = [sources]
+    if request.cpus > 0:
+        fits.append(math.floor(cluster.get("CPU", 1.0) / request.cpus))
+    if request.gpus > 0:
+        fits.append(math.floor(cluster.get("GPU", 0.0) / request.gpus))
+    if request.memory_gb > 0 and "memory" in cluster:
+        fits.append(math.floor(cluster["memory"] / (request.memory_gb * 2**30)))
+    return max(1, min(fits))
 
 
 def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None) -> None:
@@ -118,24 +141,22 @@ def ray_engine(config: CurationConfig) -> Any:
         context.print_on_execution_start = False
         logging.getLogger("ray.data._internal.execution.streaming_executor").setLevel(logging.WARNING)
         logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # "progress bars disabled": by us
-        blob = pickle.dumps(config)
-        operators = plan_operators(config, CLIP_STAGES)
+        operators = plan_operators(config)
         # Ray Data reserves a share of the cluster for each operator so that no stage of a multi-operator pipeline
         # starves; with a single operator the reservation only holds CPUs back (seen on a 2-CPU local cluster: one
         # task at a time).
         context.op_resource_reservation_enabled = len(operators) > 1
+        cluster = ray.cluster_resources()
         ds = ray.data.from_items([{"source": s} for s in sources], override_num_blocks=len(sources))
         for index, operator in enumerate(operators):
-            arguments = {
-                "names": operator.stages[1:] if index == 0 else operator.stages,
-                "config_blob": blob,
-                "last": index == len(operators) - 1,
-            }
+            arguments = {"stages": operator.stages, "config": config, "last": index == len(operators) - 1}
             options = operator.resources.as_ray_options()
-            if index == 0:
-                ds = ds.flat_map(run_source, fn_kwargs=arguments, **options)
+            if operator.loads_model:
+                size = pool_size(operator, cluster, len(sources))
+                concurrency = (1, size) if len(operators) > 1 else size
+                ds = ds.flat_map(OperatorWorker, fn_constructor_kwargs=arguments, concurrency=concurrency, **options)
             else:
-                ds = ds.map(run_clip, fn_kwargs=arguments, **options)
+                ds = ds.flat_map(run_operator, fn_kwargs=arguments, **options)
         for row in ds.iter_rows():
             yield pickle.loads(row["blob"])
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from curation.config import CurationConfig
-from curation.pipeline.record import FAILED, REJECTED
 from curation.pipeline.sequential import run_sequential
+from curation.record import FAILED, REJECTED
 from curation.shards.ledger import Ledger, job_lock
 from curation.shards.manifest_rows import END, clip_result, end_marker, unit_of
 from curation.shards.packing import PackResult, pack

@@ -9,30 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from curation.config import CurationConfig
-from curation.pipeline.record import Record
-from curation.stages import (
-    CameraStage,
-    ClipStage,
-    DecodeStage,
-    EncodeStage,
-    FilterStage,
-    ForegroundStage,
-    PoseStage,
-    QualityStage,
-    TrackStage,
-)
-
-CLIP_STAGES: tuple[type[ClipStage], ...] = (
-    PoseStage, ForegroundStage, TrackStage, CameraStage, QualityStage, FilterStage, EncodeStage,
-)  # fmt: skip
-
-
-def build_stages(
-    config: CurationConfig | None = None, *, raise_errors: bool = False
-) -> tuple[DecodeStage, list[ClipStage]]:
-    """The source stage and the clip stages in order, as configured."""
-    config = config or CurationConfig()
-    return DecodeStage(config, raise_errors=raise_errors), [s(config, raise_errors=raise_errors) for s in CLIP_STAGES]
+from curation.pipeline.spec import build_stages
+from curation.record import Record
 
 
 @dataclass

@@ -12,7 +12,7 @@ import json
 import os
 from typing import Any
 
-from curation.pipeline.record import OK, Record
+from curation.record import OK, Record
 from curation.shards.schema import _plain, encode_members
 
 #: Manifest columns present in every row (scores follow as `score_NAME` columns, then `split` and `shard`).

@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.pipeline.record import OK
+from curation.record import OK
 from curation.shards.ledger import Ledger, iter_unit_samples, read_unit_rows
 from curation.shards.manifest_rows import ROW_COLUMNS
 from curation.shards.split import SPLITS, split_of

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from curation.pipeline.record import Record
+from curation.record import Record
 
 SCHEMA_VERSION = 1
 

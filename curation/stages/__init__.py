@@ -1,19 +1,27 @@
-"""Curation stages: each wraps one algorithm of `curation` as a small class that declares its resources, loads
-what it needs once in `setup()` on the worker, and transforms one clip record (failures become data)."""
+"""Curation stages, one module each: a stage wraps one algorithm of `curation` as a small class that declares its
+resources, loads what it needs once in `setup()` on the worker, and transforms its input (failures become data).
+The order they run in, and how they are grouped for a cluster, is the pipeline spec (`curation.pipeline.spec`)."""
 
-from curation.stages.base import ClipStage, Resources
-from curation.stages.clip_stages import (
-    CameraStage,
-    EncodeStage,
-    FilterStage,
-    ForegroundStage,
-    PoseStage,
-    QualityStage,
-    TrackStage,
-)
+from curation.stages.base import ClipStage, SourceStage, Stage
+from curation.stages.camera import CameraStage
+from curation.stages.encode import EncodeStage
+from curation.stages.filter import FilterStage
+from curation.stages.foreground import ForegroundStage
+from curation.stages.pose import PoseStage
+from curation.stages.quality import QualityStage
 from curation.stages.source import DecodeStage
+from curation.stages.tracks import TrackStage
 
 __all__ = [
-    "CameraStage", "ClipStage", "DecodeStage", "EncodeStage", "FilterStage", "ForegroundStage", "PoseStage",
-    "QualityStage", "Resources", "TrackStage",
-]  # fmt: skip
+    "CameraStage",
+    "ClipStage",
+    "DecodeStage",
+    "EncodeStage",
+    "FilterStage",
+    "ForegroundStage",
+    "PoseStage",
+    "QualityStage",
+    "SourceStage",
+    "Stage",
+    "TrackStage",
+]

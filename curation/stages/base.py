@@ -1,37 +1,34 @@
-"""What every stage shares: declared resources, a one-time `setup()`, and failures recorded instead of raised."""
+"""What every stage shares: declared resources, a one-time `setup()` on the worker, and failures recorded as data.
+
+Two kinds of stage, on one base: a `SourceStage` turns one source into its clip records (a flat map), a `ClipStage`
+transforms one clip record. Both build their model (if any) once per worker, on first use, through `setup()`.
+"""
 
 from __future__ import annotations
 
+import os
 import traceback
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import ClassVar
 
+from curation.backends.registry import BACKENDS, backend_for, stage_resources
 from curation.config import CurationConfig
-from curation.pipeline.record import OK, Record, mark_failed
+from curation.record import OK, Record, failed_source, mark_failed
+from curation.resources import Resources
 
 
-@dataclass(frozen=True)
-class Resources:
-    """What one worker of a stage needs, so that a Ray cluster can place it."""
-
-    cpus: float = 1.0
-    gpus: float = 0.0  # a fraction shares one GPU between workers
-    memory_gb: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.cpus < 0 or self.gpus < 0 or self.memory_gb <= 0:
-            raise ValueError(f"resources must be non-negative (memory positive), got {self}")
-
-    def as_ray_options(self) -> dict[str, float]:
-        """Keyword arguments for Ray (`num_cpus`, `num_gpus`, `memory` in bytes)."""
-        return {"num_cpus": self.cpus, "num_gpus": self.gpus, "memory": self.memory_gb * 2**30}
+def failure_reason(error: BaseException) -> str:
+    """The exception and where it was raised, for a record's `reason`."""
+    where = traceback.extract_tb(error.__traceback__)[-1]
+    return f"{type(error).__name__}: {error} (at {where.name}, {where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
 
 
-class ClipStage(ABC):
-    """One clip record in, the same record out with this stage's outputs (or marked failed with the reason).
+class Stage(ABC):
+    """A named step of the pipeline with its settings, its resources and a one-time setup.
 
-    `raise_errors=True` lets exceptions through instead (tests want to fail hard; production records and goes on).
+    `raise_errors=True` lets exceptions through instead of recording them (tests fail hard; production records the
+    failure and goes on).
     """
 
     name: ClassVar[str]
@@ -44,17 +41,33 @@ class ClipStage(ABC):
 
     @classmethod
     def resources_for(cls, config: CurationConfig) -> Resources:
-        """What one worker needs under `config`: stages with a learned backend ask for a GPU share and more memory
-        when it is selected (the class attribute `resources` is the CPU default's)."""
-        return cls.resources
+        """What one worker needs under `config`: a stage whose configured backend is learned asks for that
+        backend's GPU share and memory (`curation.backends.registry`); otherwise the class's CPU request."""
+        return stage_resources(cls.name, config, cls.resources)
+
+    @classmethod
+    def loads_model(cls, config: CurationConfig) -> bool:
+        """Whether `setup()` loads a model under `config` (then a worker should live long and keep it: a Ray actor)."""
+        if cls.name in {b.stage for b in BACKENDS}:
+            return backend_for(cls.name, config).learned
+        return False
 
     def setup(self) -> None:  # noqa: B027 - most stages have nothing to load
-        """Load models and open files once per worker, before the first record."""
+        """Load models and open files once per worker, before the first input."""
+
+    def ensure_setup(self) -> None:
+        if not self._ready:
+            self.setup()
+            self._ready = True
 
     @property
     def backend(self) -> str:
         """The backend and its version, recorded in every clip's metadata."""
         return "cpu"
+
+
+class ClipStage(Stage):
+    """One clip record in, the same record out with this stage's outputs (or marked failed with the reason)."""
 
     @abstractmethod
     def process(self, record: Record) -> Record:
@@ -64,16 +77,29 @@ class ClipStage(ABC):
         if record.get("status") != OK:
             return record
         try:
-            if not self._ready:
-                self.setup()
-                self._ready = True
+            self.ensure_setup()
             record = self.process(record)
             record.setdefault("backends", {})[self.name] = self.backend
             return record
         except Exception as error:  # a failure is data: the clip keeps the stage and reason, the job goes on
             if self.raise_errors:
                 raise
-            where = traceback.extract_tb(error.__traceback__)[-1]
-            place = f"{where.name}, {where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
-            reason = f"{type(error).__name__}: {error} (at {place})"
-            return mark_failed(record, self.name, reason)
+            return mark_failed(record, self.name, failure_reason(error))
+
+
+class SourceStage(Stage):
+    """One source path in, its clip records out, streamed. A source that fails becomes one failed record naming it."""
+
+    @abstractmethod
+    def clips(self, source: str) -> Iterator[Record]:
+        """The source's clip records, in order (failed records for problems found on the way)."""
+
+    def __call__(self, source: str | os.PathLike) -> Iterator[Record]:
+        source = os.fspath(source)
+        try:
+            self.ensure_setup()
+            yield from self.clips(source)
+        except Exception as error:
+            if self.raise_errors:
+                raise
+            yield failed_source(source, self.name, f"{source}: {type(error).__name__}: {error}")

@@ -13,31 +13,25 @@ from typing import ClassVar
 import av
 import numpy as np
 
-from curation.config import CurationConfig
 from curation.hashing import file_sha256
-from curation.pipeline.record import OK, Record, clip_key, failed_source, source_id_of
-from curation.stages.base import Resources
+from curation.record import OK, Record, clip_key, failed_source, source_id_of
+from curation.resources import Resources
+from curation.stages.base import SourceStage
 from curation.video.clipping import clip_size, iter_shot_clips, resized_frames
 from curation.video.reader import DecodedFrame, DecodeError, iter_resampled, probe_video
 
 
-class DecodeStage:
+class DecodeStage(SourceStage):
+    """Probe, decode at a constant rate, split into shots and cut clips, resized to the clip size."""
+
     name: ClassVar[str] = "decode"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.5)
-
-    def __init__(self, config: CurationConfig | None = None, *, raise_errors: bool = False) -> None:
-        self.config = config or CurationConfig()
-        self.raise_errors = raise_errors
-
-    def setup(self) -> None:
-        """Nothing to load: PyAV opens each source itself."""
 
     @property
     def backend(self) -> str:
         return f"pyav {av.__version__}"
 
-    def __call__(self, source: str | os.PathLike) -> Iterator[Record]:
-        source = os.fspath(source)
+    def clips(self, source: str) -> Iterator[Record]:
         try:
             sha256 = file_sha256(source)
         except OSError as error:

@@ -10,7 +10,7 @@ import pytest
 from curation.config import config_from_dict
 from curation.pipeline.job import run_job
 from curation.pipeline.spec import Operator
-from curation.stages import Resources
+from curation.resources import Resources
 from curation.video.source_lists import resolve_sources
 from tests.helpers.jobs import OPTIONS, TINY_CONFIG, shard_contents
 
@@ -23,16 +23,18 @@ def test_stages_split_over_operators(
 ) -> None:
     import jobs.ray_pipeline as pipeline
 
-    # several hops between operators, as GPU stages make them (decode | pose | foreground+tracks | the rest), on CPUs
+    # several hops between operators, as GPU stages make them (decode | pose | foreground+tracks | the rest), on CPUs;
+    # the last as an actor pool (as a stage that loads a model runs: quality with a pyiqa network), the others as plain
+    # tasks. Actors hold their CPUs for the whole job, so on these 2 CPUs only one operator can be a pool.
     split = [
         Operator(("decode",), Resources(1.0, 0.0, 1.5)),
         Operator(("pose",), Resources(0.5, 0.0, 0.5)),
         Operator(("foreground", "tracks"), Resources(1.0, 0.0, 1.0)),
-        Operator(("camera", "quality", "filter", "encode"), Resources(1.0, 0.0, 1.0)),
+        Operator(("camera", "quality", "filter", "encode"), Resources(1.0, 0.0, 1.0), loads_model=True),
     ]
     planned: list[int] = []
 
-    def plan(config, stages):
+    def plan(config, *_):
         planned.append(len(split))
         return split
 

@@ -4,9 +4,9 @@ operator asking for the largest request of its stages under the configuration.""
 from __future__ import annotations
 
 from curation.config import CurationConfig, config_from_dict
-from curation.pipeline.sequential import CLIP_STAGES
-from curation.pipeline.spec import plan_operators
-from curation.stages import DecodeStage, Resources
+from curation.pipeline.spec import CLIP_STAGES, plan_operators
+from curation.resources import Resources
+from curation.stages import DecodeStage
 
 
 def _flat(operators) -> list[str]:
@@ -47,3 +47,12 @@ def test_gpu_stages_stand_alone_and_keep_their_share() -> None:
     # SAM2 pinned to the CPU asks for no GPU but keeps its memory request; between two GPU stages it runs alone
     assert by_name["foreground"].gpus == 0.0 and by_name["foreground"].memory_gb == 6.0
     assert all(op.resources.gpus == 0 for op in operators if op.name not in ("pose", "tracks"))
+
+
+def test_the_spec_lists_every_stage_once_and_both_runners_build_from_it() -> None:
+    from curation.pipeline.spec import SOURCE_STAGE, STAGE_CLASSES, build_stages
+
+    assert list(STAGE_CLASSES) == [SOURCE_STAGE.name, *(stage.name for stage in CLIP_STAGES)]
+    source, stages = build_stages(CurationConfig())
+    assert isinstance(source, SOURCE_STAGE)
+    assert [type(stage) for stage in stages] == list(CLIP_STAGES)

@@ -11,10 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from curation.config import config_from_dict
-from curation.pipeline.record import FAILED, OK, REJECTED
 from curation.pipeline.sequential import StageTimes, run_sequential
+from curation.record import FAILED, OK, REJECTED
+from curation.resources import Resources
 from curation.shards.schema import SchemaError, decode_members, encode_members
-from curation.stages import CameraStage, ClipStage, Resources
+from curation.stages import CameraStage, ClipStage
 from curation.video.reader import read_video
 from jobs.cli import cli
 

@@ -12,9 +12,10 @@ pytest.importorskip("onnx")
 
 from curation.backends.stand_ins import cotracker_hub, tiny_dwpose
 from curation.config import CurationConfig, config_from_dict
-from curation.pipeline.record import OK
 from curation.pipeline.sequential import run_sequential
-from curation.stages import ForegroundStage, PoseStage, Resources, TrackStage
+from curation.record import OK
+from curation.resources import Resources
+from curation.stages import ForegroundStage, PoseStage, TrackStage
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
 
