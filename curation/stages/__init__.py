@@ -2,7 +2,7 @@
 resources, loads what it needs once in `setup()` on the worker, and transforms its input (failures become data).
 The order they run in, and how they are grouped for a cluster, is the pipeline spec (`curation.pipeline.spec`)."""
 
-from curation.stages.base import ClipStage, SourceStage, Stage
+from curation.stages.base import BackendStage, ClipStage, SourceStage, Stage
 from curation.stages.camera import CameraStage
 from curation.stages.encode import EncodeStage
 from curation.stages.filter import FilterStage
@@ -13,6 +13,7 @@ from curation.stages.source import DecodeStage
 from curation.stages.tracks import TrackStage
 
 __all__ = [
+    "BackendStage",
     "CameraStage",
     "ClipStage",
     "DecodeStage",

@@ -87,6 +87,19 @@ class ClipStage(Stage):
             return mark_failed(record, self.name, failure_reason(error))
 
 
+class BackendStage(ClipStage):
+    """A clip stage whose work is done by the backend the configuration selects (`curation.backends.registry`):
+    `setup()` loads that backend's model once (None for a CPU backend, which the stage runs itself)."""
+
+    def setup(self) -> None:
+        self.selected = backend_for(self.name, self.config)
+        self.model = self.selected.load(self.config)
+
+    @property
+    def backend(self) -> str:
+        return self.selected.version(self.model)
+
+
 class SourceStage(Stage):
     """One source path in, its clip records out, streamed. A source that fails becomes one failed record naming it."""
 

@@ -5,28 +5,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from curation.backends.registry import backend_for
 from curation.person.foreground_mask import dilate_by_height, foreground_masks
 from curation.record import Record
 from curation.resources import Resources
-from curation.stages.base import ClipStage
+from curation.stages.base import BackendStage
 
 
-class ForegroundStage(ClipStage):
+class ForegroundStage(BackendStage):
     name = "foreground"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=1.0)
 
-    def setup(self) -> None:
-        self._backend = backend_for(self.name, self.config)
-        self._segmenter = self._backend.load(self.config)
-
-    @property
-    def backend(self) -> str:
-        return self._backend.version(self._segmenter)
-
     def process(self, record: Record) -> Record:
-        if self._segmenter is not None:
-            mask = self._segmenter.masks(record["frames"], record["pose"]).any(axis=1)
+        if self.model is not None:
+            mask = self.model.masks(record["frames"], record["pose"]).any(axis=1)
             record["fgmask"] = mask
             record["fgmask_dilated"] = dilate_by_height(mask, record["pose"], self.config.foreground)
             return record

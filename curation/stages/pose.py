@@ -5,30 +5,24 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from curation.backends.registry import backend_for
 from curation.person.pose_sidecar import SidecarPose, find_sidecar
 from curation.record import Record
 from curation.resources import Resources
-from curation.stages.base import ClipStage
+from curation.stages.base import BackendStage
 
 
-class PoseStage(ClipStage):
+class PoseStage(BackendStage):
     name = "pose"
     resources: ClassVar[Resources] = Resources(cpus=0.5, memory_gb=0.5)
 
     def setup(self) -> None:
-        self._source: str | None = None
+        super().setup()
+        self._source: str | None = None  # the sidecar is read once per source: its clips arrive together
         self._sidecar: SidecarPose | None = None
-        self._backend = backend_for(self.name, self.config)
-        self._estimator = self._backend.load(self.config)
-
-    @property
-    def backend(self) -> str:
-        return self._backend.version(self._estimator)
 
     def process(self, record: Record) -> Record:
-        if self._estimator is not None:
-            record["pose"] = self._estimator.estimate(record["frames"], record["source_frames"])
+        if self.model is not None:
+            record["pose"] = self.model.estimate(record["frames"], record["source_frames"])
             return record
         source = record["source"]
         if source != self._source:  # clips of one source arrive together: read its sidecar once
