@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from curation import weights as w
+from curation.weights import registry
 
 PAYLOAD = b"tiny weights file " * 1000
 
@@ -126,7 +127,7 @@ def test_cli_download_and_check(server: str, tmp_path: Path, monkeypatch: pytest
     import jobs.weights_command as command
 
     entry = replace(w.REGISTRY["dwpose-detector"], url=f"{server}/good.bin")
-    monkeypatch.setattr(w, "WEIGHTS", (entry,))
+    monkeypatch.setattr(registry, "WEIGHTS", (entry,))  # what `select` reads
     monkeypatch.setattr(command, "WEIGHTS", (entry,))
     runner = CliRunner()
     result = runner.invoke(command.weights_command, ["check", "--dir", str(tmp_path)])
@@ -143,8 +144,9 @@ def test_every_backend_and_metric_file_is_in_the_registry() -> None:
     from curation.quality.iqa import IQA_METRICS
 
     files = {x.filename for x in w.WEIGHTS}
-    assert {spec.weights_file for spec in IQA_METRICS.values()} <= files
+    assert {w.REGISTRY[spec.weights].filename for spec in IQA_METRICS.values()} <= files
     assert {spec.weights_file for spec in NETWORKS.values()} <= files
+    assert {spec.weights for spec in IQA_METRICS.values()} <= set(w.REGISTRY)
     for name in (
         "dwpose-detector",
         "dwpose-wholebody",
