@@ -43,11 +43,12 @@ def make_set(folder: Path, videos: dict[str, np.ndarray]) -> Path:
 def weights_dir(tmp_path_factory, i3d_net, inception_net, r3d_net) -> Path:
     """Random (BatchNorm-calibrated) weights under the canonical file names, saved as the checkpoints are laid out."""
     folder = tmp_path_factory.mktemp("weights")
-    torch.save(i3d_net.module.state_dict(), folder / NETWORKS["i3d-400"].weights_file)
-    torch.save(inception_net.module.inception.state_dict(), folder / NETWORKS["inception-fid"].weights_file)
+    file = {name: folder / spec.weights.filename for name, spec in NETWORKS.items()}
+    torch.save(i3d_net.module.state_dict(), file["fvd-i3d-400"])
+    torch.save(inception_net.module.inception.state_dict(), file["fid-inception"])
     hara = {f"module.{k}": v for k, v in r3d_net.module.state_dict().items()}
-    torch.save({"epoch": 1, "arch": "resnet-50", "state_dict": hara}, folder / NETWORKS["r3d50-kinetics"].weights_file)
-    torch.save(build_lpips().net.state_dict(), folder / NETWORKS["lpips-alex"].weights_file)
+    torch.save({"epoch": 1, "arch": "resnet-50", "state_dict": hara}, file["fidvid-r3d50"])
+    torch.save(build_lpips().net.state_dict(), file["lpips-alex"])
     return folder
 
 
@@ -106,9 +107,9 @@ def test_reference_statistics_are_saved_reused_and_protected(tmp_path, weights_d
     # the same protocol name with other weights: the stored statistics are refused, not mixed
     other = tmp_path / "other_weights"
     other.mkdir()
-    state = torch.load(weights_dir / NETWORKS["inception-fid"].weights_file, weights_only=True)
+    state = torch.load(weights_dir / NETWORKS["fid-inception"].weights.filename, weights_only=True)
     state["fc.bias"] = state["fc.bias"] + 1  # any change of the file changes its sha256
-    torch.save(state, other / NETWORKS["inception-fid"].weights_file)
+    torch.save(state, other / NETWORKS["fid-inception"].weights.filename)
     with pytest.raises(ValueError, match="weights_sha256"):
         score(pred, ref, _fid_options(other, ref_stats_dir=stats, dataset="synth"))
 

@@ -145,8 +145,10 @@ def test_every_backend_and_metric_file_is_in_the_registry() -> None:
 
     files = {x.filename for x in w.WEIGHTS}
     assert {w.REGISTRY[spec.weights].filename for spec in IQA_METRICS.values()} <= files
-    assert {spec.weights_file for spec in NETWORKS.values()} <= files
+    assert {spec.weights.filename for spec in NETWORKS.values()} <= files
+    # and by name: a network or a metric names its file by the registry's name, nothing else
     assert {spec.weights for spec in IQA_METRICS.values()} <= set(w.REGISTRY)
+    assert set(NETWORKS) <= set(w.REGISTRY)
     for name in (
         "dwpose-detector",
         "dwpose-wholebody",
