@@ -13,8 +13,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from benchmark.features import load_feature_net
 from benchmark.pixel_metrics import build_lpips
-from benchmark.protocol import NETWORKS, get_protocol
+from benchmark.protocol import NETWORKS, get_protocol, sha256_file
 from benchmark.score import ScoreOptions, match_pairs, score
 from benchmark.video import read_video
 from jobs.cli import cli
@@ -162,6 +163,51 @@ def test_missing_weights_stop_the_command_with_the_path(tmp_path) -> None:
     args[args.index("bd16")] = "nope"
     result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0 and "unknown protocol 'nope'" in result.output
+
+
+def test_weights_from_the_default_directory_unless_a_folder_or_a_file_is_named(
+    tmp_path, weights_dir, monkeypatch
+) -> None:
+    """`score` looks where `backdrop weights download` puts files; --weights-dir and --weights NAME=PATH override."""
+    from benchmark.score import _resolve  # what _build_families asks for every network
+
+    monkeypatch.setenv("BACKDROP_WEIGHTS", str(weights_dir))
+    inception = weights_dir / NETWORKS["fid-inception"].weights.filename
+    assert _resolve("fid-inception", _fid_options(None)) == inception
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(inception, other / inception.name)
+    assert _resolve("fid-inception", _fid_options(other)) == other / inception.name
+    # An explicit folder is used as given: no fallback to the default one that holds the file.
+    empty = tmp_path / "empty"
+    with pytest.raises(FileNotFoundError, match=f"{empty}.*backdrop weights download fid-inception --dir {empty}"):
+        _resolve("fid-inception", _fid_options(empty))
+    # An explicit file wins over both folders.
+    assert _resolve("fid-inception", _fid_options(other, weights={"fid-inception": inception})) == inception
+    # End to end: no --weights-dir, and the command scores with the files of the default directory.
+    ref = make_set(tmp_path / "ref", {f"k{i}": moving_square_video(2, (32, 32), seed=i) for i in range(3)})
+    pred = make_set(tmp_path / "pred", {f"k{i}": moving_square_video(2, (32, 32), seed=i + 10) for i in range(3)})
+    out = tmp_path / "cli"
+    args = ["score", "--pred", str(pred), "--ref", str(ref), "--protocol", "bd16", "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--metrics", "fid"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(out.with_name("cli.json").read_text())
+    assert row["value"] > 0 and json.loads(row["protocol_view"])["weights_sha256"] == sha256_file(inception)
+
+
+def test_weights_names_are_the_registrys(tmp_path) -> None:
+    ref = make_set(tmp_path / "ref", {"a": moving_square_video(16, (16, 16), seed=0)})
+    args = ["score", "--pred", str(ref), "--ref", str(ref), "--protocol", "bd16", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, [*args, "--metrics", "fid", "--weights", f"i3d-400={tmp_path}/x.pt"])
+    assert result.exit_code != 0
+    assert "unknown network 'i3d-400' (now called 'fvd-i3d-400')" in result.output
+    assert "fid-inception" in result.output and "lpips-alex" in result.output  # the known names are listed
+    with pytest.raises(ValueError, match=r"unknown network 'dwpose-detector' in weights; known: cdfvd-videomae-v2-g"):
+        ScoreOptions(protocol=get_protocol("bd16"), weights={"dwpose-detector": tmp_path / "x.onnx"})
+    with pytest.raises(KeyError, match="no feature network called 'inception-fid'; known: cdfvd-videomae-v2-g"):
+        load_feature_net("inception-fid", tmp_path / "x.pth")
+    assert get_protocol("bd16").networks["fvd"] == "fvd-i3d-400"
+    assert get_protocol("bd16-stylegan-v").networks["fvd"] == "fvd-i3d-torchscript"
 
 
 def test_decoded_video_roundtrip(tmp_path) -> None:
