@@ -102,7 +102,7 @@ def download(
         raise WeightsError(f"{target} exists but {problem}; remove it to download again")
     url = url or weight.url
     if not url:
-        raise WeightsError(how_to_get(weight, target.parent))  # the sentence `check` shows for this entry
+        raise WeightsError(how_to_get(weight, target.parent))  # word for word what `check` says of this entry
     _check_url(url)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{weight.filename}.", suffix=".partial", dir=target.parent)
