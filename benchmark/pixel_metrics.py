@@ -26,8 +26,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from benchmark.features.base import load_state_dict_file
 from benchmark.protocol import Protocol, require_same_view, sha256_file
+from curation.weights import load_state_dict_file
 
 __all__ = ["LPIPS", "PSNR", "SSIM", "PixelMetric", "build_lpips", "load_lpips_weights"]
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curation.hashing import file_sha256 as sha256_file  # one hashing routine for every file
+from curation.weights import REGISTRY, WeightFile
 
 __all__ = [
     "BACKGROUND_METRICS",
@@ -42,92 +43,70 @@ class ProtocolMismatchError(ValueError):
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """A feature network as a protocol sees it: what goes in and what comes out, not how it is built."""
+    """A feature network as a protocol sees it: what goes in and what comes out, not how it is built.
+
+    `name` is the network's weights entry in the registry (`curation.weights`): the one name of the network in
+    protocols, `backdrop score --weights NAME=PATH`, `backdrop weights` and errors. The weights file, its URL and
+    licence are the registry entry's (`spec.weights`).
+    """
 
     name: str
+    # The network's name inside protocol views, as written into every statistics file and result row so far; the
+    # views stay byte-identical, so statistics made before the registry names were adopted are still accepted.
+    view_name: str
     resolution: int  # square input side in pixels
     resize: str  # how frames reach `resolution`
     value_range: str  # what the network receives
     feature_dim: int
-    weights_file: str  # the canonical file name looked up in a weights folder
-    weights_source: str  # where to get it (never fetched by backdrop itself)
+
+    def __post_init__(self) -> None:
+        if self.name not in REGISTRY:
+            raise ValueError(f"network {self.name!r} is not a weights registry name; known: {sorted(REGISTRY)}")
+
+    @property
+    def weights(self) -> WeightFile:
+        return REGISTRY[self.name]
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("weights_file", "weights_source")}
+        fields = dataclasses.asdict(self)
+        del fields["view_name"]
+        return {**fields, "name": self.view_name}
 
+
+_STRETCH = "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept"
 
 NETWORKS: dict[str, NetworkSpec] = {
     spec.name: spec
     for spec in (
+        NetworkSpec("fvd-i3d-400", "i3d-400", 224, _STRETCH, "[-1, 1]", 400),
+        NetworkSpec("fvd-i3d-torchscript", "i3d-torchscript", 224, _STRETCH, "[-1, 1]", 400),
+        NetworkSpec("cdfvd-videomae-v2-g", "videomae-v2-g", 224, _STRETCH, "[0, 1]", 1408),
         NetworkSpec(
-            "i3d-400",
-            224,
-            "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept",
-            "[-1, 1]",
-            400,
-            "i3d_pretrained_400.pt",
-            "the PyTorch port of the Kinetics-400 I3D used by TATS/cd-fvd: "
-            "https://github.com/songweige/TATS/raw/main/tats/fvd/i3d_pretrained_400.pt",
-        ),
-        NetworkSpec(
-            "i3d-torchscript",
-            224,
-            "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept",
-            "[-1, 1]",
-            400,
-            "i3d_torchscript.pt",
-            "StyleGAN-V's TorchScript I3D: https://www.dropbox.com/s/ge9e5ujwgetktms/i3d_torchscript.pt",
-        ),
-        NetworkSpec(
-            "videomae-v2-g",
-            224,
-            "bilinear stretch (F.interpolate, align_corners=False), aspect ratio not kept",
-            "[0, 1]",
-            1408,
-            "vit_g_hybrid_pt_1200e_ssv2_ft.pth",
-            "VideoMAE-v2 ViT-g fine-tuned on SSv2 (the cd-FVD checkpoint): https://pjlab-gvm-data.oss-cn-shanghai"
-            ".aliyuncs.com/internvideo/videomaev2/vit_g_hybrid_pt_1200e_ssv2_ft.pth",
-        ),
-        NetworkSpec(
+            "fid-inception",
             "inception-fid",
             299,
             "bilinear stretch (F.interpolate, align_corners=False), as pytorch-fid",
             "[-1, 1]",
             2048,
-            "pt_inception-2015-12-05-6726825d.pth",
-            "pytorch-fid's FID Inception weights: "
-            "https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",
         ),
         NetworkSpec(
+            "fidvid-r3d50",
             "r3d50-kinetics",
             112,
             "PIL bicubic stretch per frame (DisCo), aspect ratio not kept",
             "0-255 minus the Kinetics mean (114.7748, 107.7354, 99.4750)",
             2048,
-            "resnet-50-kinetics.pth",
-            "Kensho Hara's 3D-ResNets-PyTorch ResNet-50 Kinetics-400 checkpoint (shortcut B), as used by DisCo: "
-            "https://github.com/kenshohara/3D-ResNets-PyTorch (README, pretrained models)",
         ),
-        NetworkSpec(
-            "lpips-alex",
-            0,
-            "none (frames at the protocol's pixel resolution)",
-            "[-1, 1]",
-            0,
-            "LPIPS_v0.1_alex-df73285e.pth",
-            "pyiqa's LPIPS v0.1 AlexNet weights: https://github.com/chaofengc/IQA-PyTorch/releases "
-            "(v0.1-weights), or the `lpips` package's weights/v0.1/alex.pth together with torchvision's "
-            "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
-        ),
+        NetworkSpec("lpips-alex", "lpips-alex", 0, "none (frames at the protocol's pixel resolution)", "[-1, 1]", 0),
     )
 }
 
 # Which network each feature metric uses by default; a protocol may override it (e.g. StyleGAN-V's TorchScript I3D).
 METRIC_NETWORK: dict[str, str] = {
-    "fvd": "i3d-400",
-    "cd-fvd": "videomae-v2-g",
-    "fid": "inception-fid",
-    "fid-vid": "r3d50-kinetics",
+    "fvd": "fvd-i3d-400",
+    "cd-fvd": "cdfvd-videomae-v2-g",
+    "fid": "fid-inception",
+    "fid-vid": "fidvid-r3d50",
     "lpips": "lpips-alex",
 }
 PIXEL_METRICS = ("psnr", "ssim", "lpips")
@@ -214,7 +193,7 @@ PROTOCOLS: dict[str, Protocol] = {
         # 16 frames spread evenly over the whole clip (a temporally subsampled view of long clips).
         Protocol("bd16-uniform", clip_sampling="uniform"),
         # As bd16, with StyleGAN-V's TorchScript I3D for FVD (numbers comparable with StyleGAN-V-style reports).
-        Protocol("bd16-stylegan-v", networks={**METRIC_NETWORK, "fvd": "i3d-torchscript"}),
+        Protocol("bd16-stylegan-v", networks={**METRIC_NETWORK, "fvd": "fvd-i3d-torchscript"}),
     )
 }
 

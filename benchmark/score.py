@@ -23,12 +23,13 @@ import numpy as np
 
 from benchmark.background_metrics import BackgroundSuite
 from benchmark.background_truth import ground_truth_path, load_background_truth
-from benchmark.features import load_feature_net, resolve_weights
+from benchmark.features import load_feature_net
 from benchmark.frechet_metrics import FID, FIDVID, FVD, ContentDebiasedFVD, FrechetMetric
 from benchmark.pixel_metrics import LPIPS, PSNR, SSIM, PixelMetric
-from benchmark.protocol import BACKGROUND_METRICS, FEATURE_METRICS, PIXEL_METRICS, Protocol
+from benchmark.protocol import BACKGROUND_METRICS, FEATURE_METRICS, NETWORKS, PIXEL_METRICS, Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
 from benchmark.video import VideoError, check_not_constant, read_video, resize_video
+from curation.weights import UnknownWeightsError, resolve_weights
 
 __all__ = [
     "ALL_METRICS",
@@ -65,7 +66,8 @@ class Pair:
 
 @dataclass(frozen=True)
 class ScoreOptions:
-    """How to score. Weights come from `weights_dir` (canonical file names) or `weights` (network -> path)."""
+    """How to score. Weights come from `weights` (network registry name -> path), else from `weights_dir` under their
+    canonical file names (None: the default weights directory, the one `backdrop weights download` fills)."""
 
     protocol: Protocol
     metrics: Sequence[str] = DEFAULT_METRICS
@@ -89,6 +91,14 @@ class ScoreOptions:
             raise ValueError("reference statistics need both a folder (ref_stats_dir) and a dataset name")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        for name in self.weights:
+            if name not in NETWORKS:
+                # The names views carried before the registry names (i3d-400, ...) get a pointer to the new one.
+                former = [n for n, spec in NETWORKS.items() if spec.view_name == name and n != name]
+                hint = f" (now called {former[0]!r})" if former else ""
+                raise UnknownWeightsError(
+                    f"unknown network {name!r}{hint} in weights; known: {', '.join(sorted(NETWORKS))}"
+                )
 
 
 class MetricFamily(TypingProtocol):
@@ -252,18 +262,26 @@ class BackgroundFamily:
         return self.suite.rows()
 
 
+def _resolve(network: str, options: ScoreOptions) -> Path:
+    return resolve_weights(
+        network,
+        options.weights.get(network),
+        weights_dir=options.weights_dir,
+        override=f"--weights {network}=PATH or --weights-dir DIR",
+    )
+
+
 def _build_families(options: ScoreOptions) -> list[MetricFamily]:
     p = options.protocol
     frechet_names = [m for m in options.metrics if m in FEATURE_METRICS]
     pixel_names = [m for m in options.metrics if m in PIXEL_METRICS]
     # Resolve every weights file before decoding anything, so a missing file fails in the first second.
-    paths = {
-        m: resolve_weights(p.networks[m], weights_dir=options.weights_dir, overrides=options.weights)
-        for m in frechet_names
-    }
-    lpips_path = None
+    paths = {m: _resolve(p.networks[m], options) for m in frechet_names}
+    lpips_path = lpips_trunk = None
     if "lpips" in pixel_names:
-        lpips_path = resolve_weights("lpips-alex", weights_dir=options.weights_dir, overrides=options.weights)
+        lpips_path = _resolve("lpips-alex", options)
+        if options.lpips_trunk is not None:
+            lpips_trunk = resolve_weights("torchvision-alexnet", options.lpips_trunk, override="--lpips-trunk PATH")
     families: list[MetricFamily] = []
     if frechet_names:
         metrics = [
@@ -277,7 +295,7 @@ def _build_families(options: ScoreOptions) -> list[MetricFamily]:
         pixel: list[PixelMetric] = []
         for m in pixel_names:
             if m == "lpips":
-                pixel.append(LPIPS(p, weights=lpips_path, trunk=options.lpips_trunk, device=options.device))
+                pixel.append(LPIPS(p, weights=lpips_path, trunk=lpips_trunk, device=options.device))
             else:
                 pixel.append({"psnr": PSNR, "ssim": SSIM}[m](p, device=options.device))
         families.append(PixelFamily(pixel, options))

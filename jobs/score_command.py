@@ -14,9 +14,9 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, Path]:
     for item in values:
         network, sep, path = item.partition("=")
         if not sep or not network or not path:
-            raise click.BadParameter(f"expected NETWORK=PATH, got {item!r}", param_hint="--weights")
+            raise click.BadParameter(f"expected NAME=PATH, got {item!r}", param_hint="--weights")
         out[network] = Path(path)
-    return out
+    return out  # names are checked against the registry by ScoreOptions
 
 
 @click.command("score")
@@ -48,15 +48,22 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, Path]:
 @click.option(
     "--weights-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder holding the canonical weights files.",
+    help="Folder holding the canonical weights files (default: $BACKDROP_WEIGHTS, else ~/.cache/backdrop/weights, "
+    "where `backdrop weights download` puts them).",
 )
 @click.option(
-    "--weights", "weights", multiple=True, metavar="NETWORK=PATH", help="A weights file for one network (repeatable)."
+    "--weights",
+    "weights",
+    multiple=True,
+    metavar="NAME=PATH",
+    help="A weights file for one network, NAME its `backdrop weights` name (fvd-i3d-400, fid-inception, ...); "
+    "repeatable.",
 )
 @click.option(
     "--lpips-trunk",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="torchvision AlexNet weights, if the LPIPS file holds only the linear heads.",
+    help="torchvision AlexNet weights (`backdrop weights` name torchvision-alexnet), if the LPIPS file holds only the "
+    "linear heads.",
 )
 @click.option(
     "--ref-stats",

@@ -34,20 +34,22 @@ def _lock(weights_dir: Path | None, lock_path: Path | None) -> Lock:
 def weights_command() -> None:
     """Weights of the learned backends and metrics: list them, download them (verified), check them.
 
-    NAME is a file's name or a group (dwpose, sam2.1-tiny, cotracker3-online, iqa-musiq, fid, ...) or `all`.
+    NAME is a file's name (the name `backdrop score --weights` and the protocols use too: fvd-i3d-400, fid-inception,
+    ...) or a group (dwpose, sam2.1-tiny, cotracker3-online, iqa-musiq, fid, ...) or `all`. Entries without a URL
+    are fetched by hand: `check` and `download` say from where and where to put them.
     """
 
 
 @weights_command.command("list")
 @_DIR
 def list_command(weights_dir: Path | None) -> None:
-    """Every file, its group, canonical URL, published hash (if any) and licence."""
+    """Every file, its group, canonical URL, published hash (if any), licence and what reads it."""
     table = Table(title=f"weights (directory {weights_dir or default_weights_dir()})")
-    for column in ("name", "group", "file", "url", "publisher's sha256", "licence"):
+    for column in ("name", "group", "file", "url", "publisher's sha256", "licence", "used by"):
         table.add_column(column, overflow="fold")
     for w in WEIGHTS:
         published = w.sha256 or (f"{w.sha256_prefix}… (prefix)" if w.sha256_prefix else "none: recorded at download")
-        table.add_row(w.name, w.group, w.filename, w.url or f"(by hand) {w.note}", published, w.licence)
+        table.add_row(w.name, w.group, w.filename, w.url or f"(by hand) {w.note}", published, w.licence, w.used_by)
     Console(width=200).print(table)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -29,6 +30,15 @@ cv2.setNumThreads(1)
 
 #: Full resolution but half the frames, so CI stays fast; 12 consecutive clips cover every camera label.
 SMALL = SynthConfig(width=512, height=512, frames=24, fps=24.0, grid_step=16)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_default_weights_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The default weights directory is an empty one: every command and backend looks there when not told otherwise,
+    and weights present on the machine running the tests would change what a test exercises."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BACKDROP_WEIGHTS", str(tmp_path_factory.mktemp("default-weights")))
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,8 @@
-"""The feature-network interface and the one place where weights files are read."""
+"""The feature-network interface. Weights files are found and read by `curation.weights` (resolver, strict loader)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -12,64 +11,9 @@ import torch
 from torch import nn
 
 from benchmark.protocol import NETWORKS, NetworkSpec, sha256_file
+from curation.weights import load_strict
 
-__all__ = ["FeatureNet", "WeightsNotFoundError", "load_state_dict_file", "load_strict", "resolve_weights"]
-
-
-class WeightsNotFoundError(FileNotFoundError):
-    """A weights file is missing; the message names the path and where the canonical file comes from."""
-
-
-def resolve_weights(
-    network: str, *, weights_dir: str | Path | None = None, overrides: Mapping[str, str | Path] | None = None
-) -> Path:
-    """The local weights file for `network`: an explicit override, else the canonical file name in `weights_dir`."""
-    spec = NETWORKS[network]
-    if overrides and network in overrides:
-        path = Path(overrides[network])
-    elif weights_dir is not None:
-        path = Path(weights_dir) / spec.weights_file
-    else:
-        raise WeightsNotFoundError(
-            f"no weights given for {network}: pass --weights-dir DIR (holding {spec.weights_file}) or "
-            f"--weights {network}=PATH; the file comes from {spec.weights_source}"
-        )
-    if not path.is_file():
-        raise WeightsNotFoundError(
-            f"weights for {network} not found at {path}; backdrop never downloads them: get {spec.weights_file} "
-            f"from {spec.weights_source} (or run `backdrop weights` where there is a network) and put it there"
-        )
-    return path
-
-
-def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
-    """A state dict from a local checkpoint, read with `weights_only=True` (no code runs from the file).
-
-    Unwraps the usual containers ({'state_dict': ...} of 3D-ResNets, {'model'|'module': ...} of VideoMAE) and the
-    'module.' prefix DataParallel adds, so the keys are the architecture's own.
-    """
-    path = Path(path)
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # the unpickler raises several types; all mean the same to the user
-        raise ValueError(f"{path}: cannot be read with torch.load(weights_only=True): {exc}") from exc
-    for key in ("state_dict", "model", "module"):
-        if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
-            obj = obj[key]
-            break
-    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise ValueError(f"{path}: does not hold a state dict of tensors")
-    return {(k[len("module.") :] if k.startswith("module.") else k): v for k, v in obj.items()}
-
-
-def load_strict(module: nn.Module, path: str | Path) -> nn.Module:
-    """Load `path` into `module` with strict=True; a mismatch names the file and the first differing keys."""
-    state = load_state_dict_file(path)
-    try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(f"{path}: weights do not match the {type(module).__name__} architecture: {exc}") from exc
-    return module.eval()
+__all__ = ["FeatureNet", "clips_to_tensor", "stretch"]
 
 
 class FeatureNet(ABC):

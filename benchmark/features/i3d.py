@@ -2,7 +2,8 @@
 
 Both give the 400-d logits (before softmax) that FVD uses. The architecture is cd-fvd's `InceptionI3d`, whose module
 names match `i3d_pretrained_400.pt`; cd-fvd's own `load_i3d_model` downloads when the file is missing and loads with
-pickle enabled, so it is not used: the module is built directly and the weights loaded here (weights_only, strict).
+pickle enabled, so it is not used: the module is built directly and the weights loaded by `curation.weights`
+(weights_only, strict).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from torch import nn
 
 from benchmark.features.base import FeatureNet, clips_to_tensor
 from benchmark.protocol import sha256_file
+from curation.weights import load_torchscript
 
 __all__ = ["I3DFeatures", "TorchScriptI3DFeatures", "build_i3d", "i3d_input"]
 
@@ -33,7 +35,7 @@ def i3d_input(clips: np.ndarray, size: int = 224) -> torch.Tensor:
 class I3DFeatures(FeatureNet):
     """FVD features from `i3d_pretrained_400.pt`: input clips uint8 [B, T, H, W, 3], output [B, 400]."""
 
-    network = "i3d-400"
+    network = "fvd-i3d-400"
 
     @staticmethod
     def build() -> nn.Module:
@@ -47,7 +49,7 @@ class TorchScriptI3DFeatures(FeatureNet):
     """FVD features from StyleGAN-V's `i3d_torchscript.pt`, called as StyleGAN-V calls it after its own
     preprocessing: `detector(x, rescale=False, resize=False, return_features=True)`."""
 
-    network = "i3d-torchscript"
+    network = "fvd-i3d-torchscript"
 
     @staticmethod
     def build() -> nn.Module:
@@ -55,12 +57,7 @@ class TorchScriptI3DFeatures(FeatureNet):
 
     @classmethod
     def from_file(cls, path: str | Path, *, device: str = "cpu", batch_size: int = 4) -> TorchScriptI3DFeatures:
-        # torch.jit.load restores a serialized TorchScript program (code and tensors from the archive), not a pickle.
-        try:
-            module = torch.jit.load(str(path), map_location="cpu")
-        except Exception as exc:
-            raise ValueError(f"{path}: not a TorchScript archive: {exc}") from exc
-        return cls(module, sha256=sha256_file(path), device=device, batch_size=batch_size)
+        return cls(load_torchscript(path), sha256=sha256_file(path), device=device, batch_size=batch_size)
 
     def preprocess(self, batch: np.ndarray) -> torch.Tensor:
         return i3d_input(batch, self.spec.resolution)

@@ -18,8 +18,9 @@ from pytorch_fid.inception import FIDInceptionA, FIDInceptionC, FIDInceptionE_1,
 from torch import nn
 from torchvision.models import inception_v3
 
-from benchmark.features.base import FeatureNet, load_strict
+from benchmark.features.base import FeatureNet
 from benchmark.protocol import sha256_file
+from curation.weights import load_strict
 
 __all__ = ["FIDInceptionPool3", "InceptionFeatures", "build_fid_inception"]
 
@@ -64,7 +65,7 @@ class FIDInceptionPool3(nn.Module):
 class InceptionFeatures(FeatureNet):
     """FID features: input frames uint8 [B, H, W, 3], output [B, 2048]."""
 
-    network = "inception-fid"
+    network = "fid-inception"
 
     @staticmethod
     def build() -> nn.Module:

@@ -107,7 +107,7 @@ def r3d50_segments(video: np.ndarray, *, segment: int = 16, size: int = 112) -> 
 class R3D50Features(FeatureNet):
     """FID-VID features: one video uint8 [T, H, W, 3] at a time, output one row [1, 2048] (segment mean)."""
 
-    network = "r3d50-kinetics"
+    network = "fidvid-r3d50"
     segment = 16
 
     @staticmethod

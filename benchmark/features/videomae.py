@@ -49,7 +49,7 @@ def videomae_input(clips: np.ndarray, size: int = 224) -> torch.Tensor:
 class VideoMAEFeatures(FeatureNet):
     """cd-FVD features: clips uint8 [B, 16, H, W, 3], output [B, 1408]."""
 
-    network = "videomae-v2-g"
+    network = "cdfvd-videomae-v2-g"
 
     @staticmethod
     def build() -> nn.Module:

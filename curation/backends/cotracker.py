@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from curation.motion.tracks import Tracks, grid_queries
-from curation.weights import resolve_checkpoint
+from curation.weights import WeightsNotFoundError, load_strict, resolve_weights
 
 UPSTREAM = "facebookresearch/co-tracker"
 HOW_TO_GET = (
@@ -83,20 +83,21 @@ def load_predictor(settings: CoTrackerSettings) -> Any:
     """The hub entry `cotracker3_{mode}` built without weights, then the local checkpoint loaded strictly."""
     import torch
 
-    from benchmark.features.base import load_state_dict_file
-
     directory = hub_directory(settings)
     entry = f"cotracker3_{settings.mode}"
     # source="local" on the resolved directory: torch.hub neither validates nor fetches anything.
     predictor = torch.hub.load(os.fspath(directory), entry, source="local", pretrained=False)
     if settings.checkpoint != "random":
         try:
-            path = resolve_checkpoint(
-                settings.checkpoint, f"cotracker3-{settings.mode}", settings.weights_dir, "cotracker.checkpoint"
+            path = resolve_weights(
+                f"cotracker3-{settings.mode}",
+                settings.checkpoint,
+                weights_dir=settings.weights_dir,
+                override="cotracker.checkpoint (a file) or cotracker.weights_dir",
             )
-        except FileNotFoundError as error:
+        except WeightsNotFoundError as error:
             raise CoTrackerUnavailable(f"CoTracker3 {error}") from None
-        predictor.model.load_state_dict(load_state_dict_file(path), strict=True)
+        load_strict(predictor.model, path)
     device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     return predictor.to(device).eval()
 

@@ -20,7 +20,7 @@ from curation.backends import dwpose_decode as dec
 from curation.backends.onnx_session import OnnxModel
 from curation.person import wholebody as wb
 from curation.person.pose_sidecar import sort_by_area
-from curation.weights import REGISTRY, weights_path
+from curation.weights import locate_weights, resolve_weights
 
 # RTMPose-family normalisation (ImageNet mean and std on 0-255 values, in RGB order).
 POSE_MEAN = np.array([123.675, 116.28, 103.53], np.float32)
@@ -46,8 +46,9 @@ class DWPoseSettings:
     simcc_split_ratio: float = 2.0
 
 
-def _resolve(path: str | None, registry_name: str, weights_dir: str | None) -> Path:
-    return Path(path).expanduser() if path else weights_path(REGISTRY[registry_name].filename, weights_dir)
+def _resolve(path: str | None, registry_name: str, weights_dir: str | None, setting: str) -> Path:
+    override = f"dwpose.{setting} (a file) or dwpose.weights_dir"
+    return resolve_weights(registry_name, path, weights_dir=weights_dir, override=override)
 
 
 class DWPoseEstimator:
@@ -57,8 +58,10 @@ class DWPoseEstimator:
 
     def __init__(self, settings: DWPoseSettings | None = None) -> None:
         self.settings = s = settings or DWPoseSettings()
-        self.detector = OnnxModel(_resolve(s.detector, "dwpose-detector", s.weights_dir), s.device, s.threads)
-        self.pose = OnnxModel(_resolve(s.model, "dwpose-wholebody", s.weights_dir), s.device, s.threads)
+        detector = _resolve(s.detector, "dwpose-detector", s.weights_dir, "detector")
+        model = _resolve(s.model, "dwpose-wholebody", s.weights_dir, "model")
+        self.detector = OnnxModel(detector, s.device, s.threads)
+        self.pose = OnnxModel(model, s.device, s.threads)
         self.detector_size = self.detector.input_hw or tuple(s.detector_size)
         self.pose_size = self.pose.input_hw or tuple(s.pose_size)
 
@@ -156,8 +159,8 @@ def dwpose_available(settings: DWPoseSettings) -> list[str]:
     return [
         os.fspath(p)
         for p in (
-            _resolve(settings.detector, "dwpose-detector", settings.weights_dir),
-            _resolve(settings.model, "dwpose-wholebody", settings.weights_dir),
+            locate_weights("dwpose-detector", settings.detector, weights_dir=settings.weights_dir),
+            locate_weights("dwpose-wholebody", settings.model, weights_dir=settings.weights_dir),
         )
         if not p.is_file()
     ]

@@ -5,7 +5,8 @@ frames, every person is prompted with the box of its confident keypoints on the 
 is seen (re-prompting, so a person lost in one window is found again in the next), and masks are propagated forward
 (and backward to the window's start when the prompt comes later). Memory therefore depends on the window, not on
 the clip's length. Model size, config, image size and checkpoint path are settings; the checkpoint is read with
-`weights_only=True` (through sam2's own loader, which uses it).
+`weights_only=True` and loaded strictly by `curation.weights.load_strict` (what sam2's own loader does, with the
+file named in the error).
 
 `init_state` reads frames from a file or folder; here it is handed the window's frames from memory by standing in
 for sam2's `load_video_frames` (one internal name of sam2 1.x, checked at load time).
@@ -14,7 +15,6 @@ for sam2's `load_video_frames` (one internal name of sam2 1.x, checked at load t
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +23,7 @@ from unittest import mock
 import cv2
 import numpy as np
 
-from curation.weights import resolve_checkpoint
+from curation.weights import load_strict, resolve_weights
 
 CONFIGS = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}
 # SAM2's image normalisation (ImageNet mean and std on [0, 1] values).
@@ -58,14 +58,20 @@ def build_predictor(settings: Sam2Settings) -> Any:
     config = settings.config or f"configs/sam2.1/sam2.1_hiera_{CONFIGS[settings.model_size]}.yaml"
     checkpoint = None
     if settings.checkpoint != "random":
-        checkpoint = os.fspath(
-            resolve_checkpoint(
-                settings.checkpoint, f"sam2.1-{settings.model_size}", settings.weights_dir, "sam2.checkpoint"
-            )
+        # Resolved before the model is built, so a missing file fails at once.
+        checkpoint = resolve_weights(
+            f"sam2.1-{settings.model_size}",
+            settings.checkpoint,
+            weights_dir=settings.weights_dir,
+            override="sam2.checkpoint (a file) or sam2.weights_dir",
         )
     overrides = [] if settings.image_size is None else [f"++model.image_size={settings.image_size}"]
     device = settings.device if settings.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
-    return build_sam2_video_predictor(config, checkpoint, device=device, hydra_overrides_extra=overrides)
+    predictor = build_sam2_video_predictor(config, None, device=device, hydra_overrides_extra=overrides)
+    if checkpoint is not None:
+        # SAM 2 checkpoints hold {"model": state_dict}; the loader unwraps it.
+        load_strict(predictor, checkpoint)
+    return predictor
 
 
 def person_boxes(keypoints: np.ndarray, size: tuple[int, int], confidence: float, padding: float) -> np.ndarray:

@@ -4,27 +4,26 @@ pyiqa would fetch its weights from the network and read them with pickle enabled
 `pretrained=False` and the state dict is read from a local file with `weights_only=True` and `strict=True`. When the
 file is absent the score is recorded as not computed (None, with the reason) and curation goes on.
 
-Weights live in one directory: the `quality.weights_dir` setting, else `$BACKDROP_WEIGHTS`, else
-`~/.cache/backdrop/weights`. Note pyiqa's licence is non-commercial.
+Each metric names its weights file by its registry name (`curation.weights`); the file is looked for in the
+`quality.weights_dir` setting, else `$BACKDROP_WEIGHTS`, else `~/.cache/backdrop/weights`. Note pyiqa's licence is
+non-commercial.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from curation.weights import default_weights_dir
+from curation.weights import WeightsNotFoundError, load_strict, locate_weights, resolve_weights
 
 
 @dataclass(frozen=True)
 class IqaSpec:
     pyiqa_name: str  # the pyiqa metric whose preprocessing and architecture are used
-    weights_file: str  # canonical file name in the weights directory
-    source: str  # where the canonical file comes from
+    weights: str  # the registry name of its weights file (curation.weights)
     options: dict[str, Any] = field(default_factory=dict)  # architecture options passed to pyiqa
     # "state_dict": the network is built untrained and the file loaded into it strictly; "clip-backbone": the file
     # is OpenAI's CLIP archive, handed to pyiqa as the backbone path (the metric has no weights of its own).
@@ -32,20 +31,9 @@ class IqaSpec:
 
 
 IQA_METRICS: dict[str, IqaSpec] = {
-    "musiq": IqaSpec(
-        "musiq",
-        "musiq_koniq_ckpt-e95806b9.pth",
-        "pyiqa's release of MUSIQ trained on KonIQ-10k",
-        {"pretrained": False, "num_class": 1},
-    ),
-    # CLIP-IQA (the prompt-pair version, no learned prompts) on CLIP RN50: the `clip-rn50` weights entry.
-    "clipiqa": IqaSpec(
-        "clipiqa",
-        "RN50.pt",
-        "OpenAI's CLIP RN50 (`backdrop weights download clip-rn50`)",
-        {"pretrained": False},
-        loader="clip-backbone",
-    ),
+    "musiq": IqaSpec("musiq", "iqa-musiq", {"pretrained": False, "num_class": 1}),
+    # CLIP-IQA (the prompt-pair version, no learned prompts) on OpenAI's CLIP RN50.
+    "clipiqa": IqaSpec("clipiqa", "clip-rn50", {"pretrained": False}, loader="clip-backbone"),
 }
 
 
@@ -59,7 +47,8 @@ class NoReferenceScorer:
             raise ValueError(f"unknown no-reference metric {name!r}; known: {sorted(IQA_METRICS)}")
         self.name = name
         self.spec = IQA_METRICS[name]
-        self.path = Path(weights_dir or default_weights_dir()).expanduser() / self.spec.weights_file
+        self.weights_dir = weights_dir
+        self.path = locate_weights(self.spec.weights, weights_dir=weights_dir)
         self.device = device
         self.options = {**self.spec.options, **options}
         self.model: Any = None
@@ -70,22 +59,24 @@ class NoReferenceScorer:
 
     @property
     def missing_reason(self) -> str:
-        return f"not computed: weights {self.path} not found (from {self.spec.source}; see `backdrop weights`)"
+        """Why the score is not computed ("" when the weights are present): the resolver's message."""
+        try:
+            resolve_weights(self.spec.weights, weights_dir=self.weights_dir, override="quality.weights_dir")
+        except WeightsNotFoundError as error:
+            return f"not computed: {error}"
+        return ""
 
     def load(self) -> None:
-        """Build the network and load the local weights (strict); raises FileNotFoundError when absent."""
-        if not self.available:
-            raise FileNotFoundError(f"{self.name}: {self.missing_reason}")
+        """Build the network and load the local weights (strict); raises WeightsNotFoundError when absent."""
+        path = resolve_weights(self.spec.weights, weights_dir=self.weights_dir, override="quality.weights_dir")
         import pyiqa  # slow to import (and torch is large); only when a learned score is wanted
-
-        from benchmark.features.base import load_strict
 
         options = dict(self.options)
         if self.spec.loader == "clip-backbone":
-            options["backbone"] = str(self.path)  # a path, so pyiqa's CLIP loader never downloads
+            options["backbone"] = str(path)  # a path, so pyiqa's CLIP loader never downloads
         model = pyiqa.create_metric(self.spec.pyiqa_name, device=self.device, as_loss=False, **options)
         if self.spec.loader == "state_dict":
-            load_strict(model.net, self.path)
+            load_strict(model.net, path)
         self.model = model
 
     def score(self, rgb: np.ndarray) -> float:

@@ -28,14 +28,14 @@ def _nets(include_videomae: bool) -> list[tuple[str, str, Callable[[], FeatureNe
     from benchmark.features.r3d50 import R3D50Features, build_r3d50
 
     nets = [
-        ("FVD", "i3d-400", lambda: I3DFeatures(build_i3d(), sha256="random"), "one 16-frame clip at 224"),
+        ("FVD", "fvd-i3d-400", lambda: I3DFeatures(build_i3d(), sha256="random"), "one 16-frame clip at 224"),
         (
             "FID",
-            "inception-fid",
+            "fid-inception",
             lambda: InceptionFeatures(FIDInceptionPool3(build_fid_inception()), sha256="random", batch_size=16),
             "16 frames, each resized to 299",
         ),
-        ("FID-VID", "r3d50-kinetics", lambda: R3D50Features(build_r3d50(), sha256="random"), "one segment at 112"),
+        ("FID-VID", "fidvid-r3d50", lambda: R3D50Features(build_r3d50(), sha256="random"), "one segment at 112"),
     ]
     if include_videomae:
         from benchmark.features.videomae import VideoMAEFeatures, build_videomae
@@ -43,7 +43,7 @@ def _nets(include_videomae: bool) -> list[tuple[str, str, Callable[[], FeatureNe
         nets.append(
             (
                 "cd-FVD",
-                "videomae-v2-g",
+                "cdfvd-videomae-v2-g",
                 lambda: VideoMAEFeatures(build_videomae(), sha256="random"),
                 "ViT-g, 2048 tokens",
             )
@@ -53,7 +53,7 @@ def _nets(include_videomae: bool) -> list[tuple[str, str, Callable[[], FeatureNe
 
 def _features(net: FeatureNet, video: np.ndarray) -> np.ndarray:
     # FID takes the video's frames as a batch of images; the video networks take a batch of one video.
-    return net.features(video if net.network == "inception-fid" else video[None])
+    return net.features(video if net.network == "fid-inception" else video[None])
 
 
 def main() -> None:
@@ -74,7 +74,7 @@ def main() -> None:
         net = make()
         build = time.perf_counter() - start
         params = sum(p.numel() for p in net.module.parameters())
-        count = args.videomae_videos if network == "videomae-v2-g" else args.videos
+        count = args.videomae_videos if network == "cdfvd-videomae-v2-g" else args.videos
         with torch.inference_mode():
             _features(net, video)  # warm-up (allocations, oneDNN kernel selection)
             start = time.perf_counter()

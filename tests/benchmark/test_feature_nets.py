@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from benchmark.features import WeightsNotFoundError, load_feature_net, load_state_dict_file, resolve_weights
-from benchmark.features.base import load_strict
+from benchmark.features import load_feature_net
 from benchmark.features.i3d import I3DFeatures, TorchScriptI3DFeatures, build_i3d, i3d_input
 from benchmark.features.inception import InceptionFeatures, build_fid_inception
 from benchmark.features.r3d50 import KINETICS_MEAN, R3D50Features, build_r3d50, r3d50_segments
 from benchmark.features.videomae import VIDEOMAE_G, VideoMAEFeatures, build_videomae, videomae_input
 from benchmark.protocol import sha256_file
+from curation.weights import WeightsNotFoundError, load_state_dict_file, load_strict, resolve_weights
 
 # Key names and shapes of the published checkpoints (i3d_pretrained_400.pt, pt_inception-2015-12-05-6726825d.pth,
 # resnet-50-kinetics.pth, vit_g_hybrid_pt_1200e_ssv2_ft.pth): the architectures must carry exactly these.
@@ -85,7 +85,7 @@ def test_i3d_loads_strictly_and_gives_400_logits(tmp_path) -> None:
     _check_standard_keys(source, STANDARD_KEYS["i3d"])
     path = tmp_path / "i3d_pretrained_400.pt"
     torch.save(_legacy_state(source), path)
-    net = load_feature_net("i3d-400", path)
+    net = load_feature_net("fvd-i3d-400", path)
     assert isinstance(net, I3DFeatures) and net.sha256 == sha256_file(path)
     clips = _clips(1, 16, 48, 64)
     feats = net.features(clips)
@@ -123,7 +123,7 @@ def test_stylegan_v_torchscript_loads_behind_the_same_interface(tmp_path) -> Non
     path = tmp_path / "i3d_torchscript.pt"
     scripted = torch.jit.script(_TinyScriptedI3D())
     scripted.save(str(path))
-    net = load_feature_net("i3d-torchscript", path)
+    net = load_feature_net("fvd-i3d-torchscript", path)
     assert isinstance(net, TorchScriptI3DFeatures)
     clips = _clips(3, 16, 32, 32)
     feats = net.features(clips)
@@ -134,7 +134,7 @@ def test_stylegan_v_torchscript_loads_behind_the_same_interface(tmp_path) -> Non
     bad = tmp_path / "not_script.pt"
     torch.save({"a": torch.zeros(1)}, bad)
     with pytest.raises(ValueError, match="not a TorchScript archive"):
-        load_feature_net("i3d-torchscript", bad)
+        load_feature_net("fvd-i3d-torchscript", bad)
 
 
 def test_inception_loads_strictly_and_matches_pytorch_fid(tmp_path) -> None:
@@ -144,7 +144,7 @@ def test_inception_loads_strictly_and_matches_pytorch_fid(tmp_path) -> None:
     _check_standard_keys(source, STANDARD_KEYS["inception"])
     path = tmp_path / "pt_inception-2015-12-05-6726825d.pth"
     torch.save(_legacy_state(source), path)
-    net = load_feature_net("inception-fid", path)
+    net = load_feature_net("fid-inception", path)
     assert isinstance(net, InceptionFeatures)
     frames = _clips(1, 2, 40, 52)[0]
     feats = net.features(frames)
@@ -164,7 +164,7 @@ def test_r3d50_loads_hara_checkpoint_and_averages_segments(tmp_path) -> None:
     # Hara's checkpoints: {'epoch', 'arch', 'state_dict' with DataParallel's 'module.' prefix, 'optimizer'}
     state = {f"module.{k}": v for k, v in _legacy_state(source).items()}
     torch.save({"epoch": 200, "arch": "resnet-50", "state_dict": state}, path)
-    net = load_feature_net("r3d50-kinetics", path, batch_size=1)
+    net = load_feature_net("fidvid-r3d50", path, batch_size=1)
     assert isinstance(net, R3D50Features)
     video = _clips(1, 20, 40, 56)[0]
     segments = r3d50_segments(video)
@@ -206,20 +206,25 @@ def test_videomae_preprocessing_is_cdfvds() -> None:
     torch.testing.assert_close(videomae_input(clips), preprocess_videomae(clips), rtol=1e-5, atol=1e-6)
 
 
-def test_missing_weights_name_the_path_and_the_source(tmp_path) -> None:
+def test_missing_weights_name_the_path_and_the_source(tmp_path, monkeypatch) -> None:
+    from benchmark.protocol import get_protocol
+    from benchmark.score import ScoreOptions, _build_families
+
     with pytest.raises(WeightsNotFoundError, match=r"i3d_pretrained_400\.pt.*songweige/TATS"):
-        resolve_weights("i3d-400", weights_dir=tmp_path)
+        resolve_weights("fvd-i3d-400", weights_dir=tmp_path)
     with pytest.raises(WeightsNotFoundError, match=str(tmp_path / "x.pth")):
-        resolve_weights("inception-fid", overrides={"inception-fid": tmp_path / "x.pth"})
+        resolve_weights("fid-inception", tmp_path / "x.pth")
+    # No folder given: the default weights directory (here an empty one); the error says how score takes another.
+    monkeypatch.setenv("BACKDROP_WEIGHTS", str(tmp_path / "default"))
     with pytest.raises(WeightsNotFoundError, match="--weights-dir"):
-        resolve_weights("r3d50-kinetics")
+        _build_families(ScoreOptions(get_protocol("bd16"), metrics=("fid-vid",)))
 
 
 def test_wrong_or_unsafe_weights_are_refused(tmp_path) -> None:
     wrong = tmp_path / "wrong.pt"
     torch.save({"conv1.weight": torch.zeros(1)}, wrong)
     with pytest.raises(ValueError, match=r"wrong\.pt.*do not match"):
-        load_feature_net("i3d-400", wrong)
+        load_feature_net("fvd-i3d-400", wrong)
     unsafe = tmp_path / "unsafe.pt"
     torch.save({"args": argparse.Namespace(x=1), "state_dict": {}}, unsafe)  # needs pickle to read
     with pytest.raises(ValueError, match="weights_only=True"):

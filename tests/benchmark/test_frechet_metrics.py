@@ -75,13 +75,13 @@ def test_reference_statistics_from_another_protocol_are_refused(inception_net) -
     reference = FeatureStats(2048, FID(inception_net, other).view)
     with pytest.raises(ProtocolMismatchError, match="fid_frames"):
         FID(inception_net, FID2, reference=reference)
-    wrong_weights = FeatureStats(2048, FID2.bind_weights("inception-fid", "f" * 64).view_json("fid"))
+    wrong_weights = FeatureStats(2048, FID2.bind_weights("fid-inception", "f" * 64).view_json("fid"))
     with pytest.raises(ProtocolMismatchError, match="weights_sha256"):
         FID(inception_net, FID2, reference=wrong_weights)
 
 
 def test_constructor_arguments_are_checked(inception_net, i3d_net) -> None:
-    with pytest.raises(ValueError, match="uses 'i3d-400' for fvd"):
+    with pytest.raises(ValueError, match="uses 'fvd-i3d-400' for fvd"):
         FVD(inception_net, BD16)
     with pytest.raises(ValueError, match="16-frame segments"):
         FIDVID(i3d_net, dataclasses.replace(BD16, name="bd8", frames=8))

@@ -13,6 +13,7 @@ from benchmark.features.r3d50 import build_r3d50
 from benchmark.features.videomae import build_videomae
 from benchmark.pixel_metrics import PSNR, SSIM, build_lpips
 from benchmark.protocol import get_protocol
+from curation.weights import WeightsNotFoundError, resolve_weights
 
 
 @pytest.fixture
@@ -43,3 +44,23 @@ def test_builders_do_not_download(no_network, tmp_path, monkeypatch) -> None:
     SSIM(get_protocol("bd16"))
     BackgroundSuite(get_protocol("bd16"))  # no weights at all: the CPU tracker and OpenCV's estimators
     assert not any(tmp_path.iterdir())
+
+
+def test_weights_are_read_from_local_files_or_reported_missing_never_fetched(no_network, tmp_path, monkeypatch) -> None:
+    import torch
+
+    from benchmark.features import load_feature_net
+    from benchmark.score import ScoreOptions, _build_families
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("BACKDROP_WEIGHTS", str(tmp_path / "default"))
+    networks = {n for name in ("bd16", "bd16-stylegan-v") for n in get_protocol(name).networks.values()}
+    for network in sorted(networks):
+        with pytest.raises(WeightsNotFoundError, match=f"weights {network} .*never downloads them on its own"):
+            resolve_weights(network)
+    with pytest.raises(WeightsNotFoundError, match="--weights-dir"):
+        _build_families(ScoreOptions(get_protocol("bd16")))
+    saved = tmp_path / "i3d.pt"
+    torch.save(build_i3d().state_dict(), saved)
+    assert load_feature_net("fvd-i3d-400", resolve_weights("fvd-i3d-400", saved)).network == "fvd-i3d-400"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["i3d.pt"]  # no cache, no default directory written

@@ -48,7 +48,7 @@ def test_merge_refuses_other_protocols_and_weights() -> None:
     b = _stats(np.ones((2, 4)), get_protocol("bd16-uniform").view_json("fvd"))
     with pytest.raises(ProtocolMismatchError, match="clip_sampling"):
         a.merge(b)
-    c = _stats(np.ones((2, 4)), p.bind_weights("i3d-400", "ab" * 32).view_json("fvd"))
+    c = _stats(np.ones((2, 4)), p.bind_weights("fvd-i3d-400", "ab" * 32).view_json("fvd"))
     with pytest.raises(ProtocolMismatchError, match="weights_sha256"):
         a.merge(c)
 
@@ -76,7 +76,7 @@ def test_protocol_arguments_are_validated() -> None:
 
 
 def test_stats_file_roundtrip_and_refusal(tmp_path) -> None:
-    p = get_protocol("bd16").bind_weights("i3d-400", "cd" * 32)
+    p = get_protocol("bd16").bind_weights("fvd-i3d-400", "cd" * 32)
     s = _stats(np.random.default_rng(1).standard_normal((5, 6)), p.view_json("fvd"))
     path = save_stats(s, stats_path(tmp_path, "synthA", p.name, "fvd"))
     assert path.name == "synthA.bd16.fvd.npz"
@@ -85,7 +85,7 @@ def test_stats_file_roundtrip_and_refusal(tmp_path) -> None:
     np.testing.assert_array_equal(back.outer, s.outer)
     with np.load(path, allow_pickle=False) as data:  # plain arrays only: no pickled objects in the file
         assert str(data["protocol"]) == "bd16"
-    other = get_protocol("bd16").bind_weights("i3d-400", "ef" * 32)
+    other = get_protocol("bd16").bind_weights("fvd-i3d-400", "ef" * 32)
     with pytest.raises(ProtocolMismatchError, match="weights_sha256"):
         load_stats(path, expected_view=other.view_json("fvd"))
     with pytest.raises(ProtocolMismatchError, match="different protocol"):

@@ -13,8 +13,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from benchmark.features import load_feature_net
 from benchmark.pixel_metrics import build_lpips
-from benchmark.protocol import NETWORKS, get_protocol
+from benchmark.protocol import NETWORKS, get_protocol, sha256_file
 from benchmark.score import ScoreOptions, match_pairs, score
 from benchmark.video import read_video
 from jobs.cli import cli
@@ -43,11 +44,12 @@ def make_set(folder: Path, videos: dict[str, np.ndarray]) -> Path:
 def weights_dir(tmp_path_factory, i3d_net, inception_net, r3d_net) -> Path:
     """Random (BatchNorm-calibrated) weights under the canonical file names, saved as the checkpoints are laid out."""
     folder = tmp_path_factory.mktemp("weights")
-    torch.save(i3d_net.module.state_dict(), folder / NETWORKS["i3d-400"].weights_file)
-    torch.save(inception_net.module.inception.state_dict(), folder / NETWORKS["inception-fid"].weights_file)
+    file = {name: folder / spec.weights.filename for name, spec in NETWORKS.items()}
+    torch.save(i3d_net.module.state_dict(), file["fvd-i3d-400"])
+    torch.save(inception_net.module.inception.state_dict(), file["fid-inception"])
     hara = {f"module.{k}": v for k, v in r3d_net.module.state_dict().items()}
-    torch.save({"epoch": 1, "arch": "resnet-50", "state_dict": hara}, folder / NETWORKS["r3d50-kinetics"].weights_file)
-    torch.save(build_lpips().net.state_dict(), folder / NETWORKS["lpips-alex"].weights_file)
+    torch.save({"epoch": 1, "arch": "resnet-50", "state_dict": hara}, file["fidvid-r3d50"])
+    torch.save(build_lpips().net.state_dict(), file["lpips-alex"])
     return folder
 
 
@@ -106,9 +108,9 @@ def test_reference_statistics_are_saved_reused_and_protected(tmp_path, weights_d
     # the same protocol name with other weights: the stored statistics are refused, not mixed
     other = tmp_path / "other_weights"
     other.mkdir()
-    state = torch.load(weights_dir / NETWORKS["inception-fid"].weights_file, weights_only=True)
+    state = torch.load(weights_dir / NETWORKS["fid-inception"].weights.filename, weights_only=True)
     state["fc.bias"] = state["fc.bias"] + 1  # any change of the file changes its sha256
-    torch.save(state, other / NETWORKS["inception-fid"].weights_file)
+    torch.save(state, other / NETWORKS["fid-inception"].weights.filename)
     with pytest.raises(ValueError, match="weights_sha256"):
         score(pred, ref, _fid_options(other, ref_stats_dir=stats, dataset="synth"))
 
@@ -161,6 +163,51 @@ def test_missing_weights_stop_the_command_with_the_path(tmp_path) -> None:
     args[args.index("bd16")] = "nope"
     result = CliRunner().invoke(cli, args)
     assert result.exit_code != 0 and "unknown protocol 'nope'" in result.output
+
+
+def test_weights_from_the_default_directory_unless_a_folder_or_a_file_is_named(
+    tmp_path, weights_dir, monkeypatch
+) -> None:
+    """`score` looks where `backdrop weights download` puts files; --weights-dir and --weights NAME=PATH override."""
+    from benchmark.score import _resolve  # what _build_families asks for every network
+
+    monkeypatch.setenv("BACKDROP_WEIGHTS", str(weights_dir))
+    inception = weights_dir / NETWORKS["fid-inception"].weights.filename
+    assert _resolve("fid-inception", _fid_options(None)) == inception
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(inception, other / inception.name)
+    assert _resolve("fid-inception", _fid_options(other)) == other / inception.name
+    # An explicit folder is used as given: no fallback to the default one that holds the file.
+    empty = tmp_path / "empty"
+    with pytest.raises(FileNotFoundError, match=f"{empty}.*backdrop weights download fid-inception --dir {empty}"):
+        _resolve("fid-inception", _fid_options(empty))
+    # An explicit file wins over both folders.
+    assert _resolve("fid-inception", _fid_options(other, weights={"fid-inception": inception})) == inception
+    # End to end: no --weights-dir, and the command scores with the files of the default directory.
+    ref = make_set(tmp_path / "ref", {f"k{i}": moving_square_video(2, (32, 32), seed=i) for i in range(3)})
+    pred = make_set(tmp_path / "pred", {f"k{i}": moving_square_video(2, (32, 32), seed=i + 10) for i in range(3)})
+    out = tmp_path / "cli"
+    args = ["score", "--pred", str(pred), "--ref", str(ref), "--protocol", "bd16", "--out", str(out)]
+    result = CliRunner().invoke(cli, [*args, "--metrics", "fid"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(out.with_name("cli.json").read_text())
+    assert row["value"] > 0 and json.loads(row["protocol_view"])["weights_sha256"] == sha256_file(inception)
+
+
+def test_weights_names_are_the_registrys(tmp_path) -> None:
+    ref = make_set(tmp_path / "ref", {"a": moving_square_video(16, (16, 16), seed=0)})
+    args = ["score", "--pred", str(ref), "--ref", str(ref), "--protocol", "bd16", "--out", str(tmp_path / "r")]
+    result = CliRunner().invoke(cli, [*args, "--metrics", "fid", "--weights", f"i3d-400={tmp_path}/x.pt"])
+    assert result.exit_code != 0
+    assert "unknown network 'i3d-400' (now called 'fvd-i3d-400')" in result.output
+    assert "fid-inception" in result.output and "lpips-alex" in result.output  # the known names are listed
+    with pytest.raises(ValueError, match=r"unknown network 'dwpose-detector' in weights; known: cdfvd-videomae-v2-g"):
+        ScoreOptions(protocol=get_protocol("bd16"), weights={"dwpose-detector": tmp_path / "x.onnx"})
+    with pytest.raises(KeyError, match="no feature network called 'inception-fid'; known: cdfvd-videomae-v2-g"):
+        load_feature_net("inception-fid", tmp_path / "x.pth")
+    assert get_protocol("bd16").networks["fvd"] == "fvd-i3d-400"
+    assert get_protocol("bd16-stylegan-v").networks["fvd"] == "fvd-i3d-torchscript"
 
 
 def test_decoded_video_roundtrip(tmp_path) -> None:

@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("onnx")
 
 from curation.backends import dwpose_decode as dec
-from curation.backends.dwpose import DWPoseEstimator, DWPoseSettings, assemble
+from curation.backends.dwpose import DWPoseEstimator, DWPoseSettings, assemble, dwpose_available
 from curation.backends.stand_ins import DET, POSE, constant_model, detector_output
 from curation.person.pose_render import render_pose
 
@@ -81,8 +81,12 @@ def test_whole_path_on_tiny_onnx_models(tmp_path: Path, fixed_detector_batch: bo
 
 
 def test_missing_model_file_names_the_weights_command(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="backdrop weights download"):
+    with pytest.raises(FileNotFoundError, match="backdrop weights download") as error:
         DWPoseEstimator(DWPoseSettings(weights_dir=str(tmp_path), device="cpu"))
+    message = str(error.value)
+    assert "dwpose-detector" in message and "dwpose.detector (a file) or dwpose.weights_dir" in message
+    settings = DWPoseSettings(model=str(tmp_path / "mine.onnx"), weights_dir=str(tmp_path), device="cpu")
+    assert dwpose_available(settings) == [str(tmp_path / "yolox_l.onnx"), str(tmp_path / "mine.onnx")]
 
 
 def test_assemble_follows_persons_by_overlap() -> None:

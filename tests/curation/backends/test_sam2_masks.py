@@ -3,12 +3,13 @@ a synthetic clip returns masks of the right shape for every frame and person (no
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from curation.backends.sam2_masks import Sam2Masks, Sam2Settings, person_boxes
+from curation.backends.sam2_masks import Sam2Masks, Sam2Settings, build_predictor, person_boxes
 
 
 def test_person_boxes_from_confident_keypoints() -> None:
@@ -38,3 +39,27 @@ def test_multi_window_masks_for_every_frame_and_person() -> None:
 def test_missing_checkpoint_names_the_weights_command(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"backdrop weights download sam2\.1-small"):
         Sam2Masks(Sam2Settings(model_size="small", weights_dir=str(tmp_path), device="cpu"))
+
+
+@pytest.mark.slow
+def test_checkpoint_from_the_weights_directory_loaded_strictly(tmp_path: Path) -> None:
+    import torch
+
+    settings = Sam2Settings(checkpoint="random", device="cpu", image_size=128)
+    state = {k: v + 1 if v.is_floating_point() else v for k, v in build_predictor(settings).state_dict().items()}
+    torch.save({"model": state}, tmp_path / "sam2.1_hiera_tiny.pt")  # SAM 2's checkpoint layout
+    loaded = build_predictor(replace(settings, checkpoint=None, weights_dir=str(tmp_path))).state_dict()
+    assert loaded.keys() == state.keys() and all(torch.equal(loaded[k], state[k]) for k in state)
+    # The same tensors as sam2's own loader gives from the same file.
+    from sam2.build_sam import build_sam2_video_predictor
+
+    theirs = build_sam2_video_predictor(
+        "configs/sam2.1/sam2.1_hiera_t.yaml",
+        str(tmp_path / "sam2.1_hiera_tiny.pt"),
+        device="cpu",
+        hydra_overrides_extra=["++model.image_size=128"],
+    ).state_dict()
+    assert all(torch.equal(theirs[k], loaded[k]) for k in state)
+    torch.save({"model": dict(list(state.items())[1:])}, tmp_path / "short.pt")
+    with pytest.raises(ValueError, match=r"short\.pt: weights do not match"):
+        build_predictor(replace(settings, checkpoint=str(tmp_path / "short.pt")))

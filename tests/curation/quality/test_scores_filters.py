@@ -126,7 +126,7 @@ def test_pyiqa_score_only_with_local_weights(tmp_path):
 
     torch.manual_seed(0)
     net = pyiqa.create_metric("musiq", device="cpu", pretrained=False, num_class=1, **TINY_MUSIQ).net
-    torch.save(net.state_dict(), tmp_path / scorer.spec.weights_file)
+    torch.save(net.state_dict(), scorer.path)
     assert scorer.available
     frames = np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), np.uint8)
     value = scorer.score(frames)

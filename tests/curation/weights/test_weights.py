@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from curation import weights as w
+from curation.weights import registry
 
 PAYLOAD = b"tiny weights file " * 1000
 
@@ -126,7 +127,7 @@ def test_cli_download_and_check(server: str, tmp_path: Path, monkeypatch: pytest
     import jobs.weights_command as command
 
     entry = replace(w.REGISTRY["dwpose-detector"], url=f"{server}/good.bin")
-    monkeypatch.setattr(w, "WEIGHTS", (entry,))
+    monkeypatch.setattr(registry, "WEIGHTS", (entry,))  # what `select` reads
     monkeypatch.setattr(command, "WEIGHTS", (entry,))
     runner = CliRunner()
     result = runner.invoke(command.weights_command, ["check", "--dir", str(tmp_path)])
@@ -143,8 +144,11 @@ def test_every_backend_and_metric_file_is_in_the_registry() -> None:
     from curation.quality.iqa import IQA_METRICS
 
     files = {x.filename for x in w.WEIGHTS}
-    assert {spec.weights_file for spec in IQA_METRICS.values()} <= files
-    assert {spec.weights_file for spec in NETWORKS.values()} <= files
+    assert {w.REGISTRY[spec.weights].filename for spec in IQA_METRICS.values()} <= files
+    assert {spec.weights.filename for spec in NETWORKS.values()} <= files
+    # and by name: a network or a metric names its file by the registry's name, nothing else
+    assert {spec.weights for spec in IQA_METRICS.values()} <= set(w.REGISTRY)
+    assert set(NETWORKS) <= set(w.REGISTRY)
     for name in (
         "dwpose-detector",
         "dwpose-wholebody",
@@ -154,3 +158,38 @@ def test_every_backend_and_metric_file_is_in_the_registry() -> None:
         "cotracker3-online",
     ):
         assert name in w.REGISTRY
+
+
+def test_check_and_download_agree_over_the_whole_registry(tmp_path: Path) -> None:
+    """`check` suggests `download NAME` only where `download` has a URL; for the others both say the same thing:
+    where to get the file by hand and where to put it."""
+    results = {r.weight.name: r for r in w.check(w.WEIGHTS, tmp_path)}
+    assert set(results) == set(w.REGISTRY)
+    for entry in w.WEIGHTS:
+        result = results[entry.name]
+        assert result.status == "missing" and result.path == tmp_path / entry.filename
+        assert entry.url or entry.note, f"{entry.name}: neither a URL nor a note on where to get it"
+        if entry.url:
+            assert f"`backdrop weights download {entry.name} --dir {tmp_path}`" in result.detail
+        else:
+            assert "backdrop weights download" not in result.detail
+            assert entry.note in result.detail and str(result.path) in result.detail
+            with pytest.raises(w.WeightsError) as refused:
+                w.download(entry, tmp_path)  # no URL: nothing is fetched, the same sentence is said
+            assert str(refused.value) == result.detail
+    assert any(entry.url is None for entry in w.WEIGHTS)  # the by-hand branch is exercised
+
+
+def test_cli_check_and_download_of_a_by_hand_entry(tmp_path: Path) -> None:
+    import jobs.weights_command as command
+
+    runner = CliRunner()
+    checked = runner.invoke(command.weights_command, ["check", "fidvid-r3d50", "--dir", str(tmp_path)])
+    downloaded = runner.invoke(command.weights_command, ["download", "fidvid-r3d50", "--dir", str(tmp_path)])
+    assert checked.exit_code == 1 and downloaded.exit_code == 1
+    for output in (checked.output, downloaded.output):
+        flat = " ".join(output.replace("│", " ").split())  # the table folds long cells over several lines
+        assert "by hand" in flat and "3D-ResNets-PyTorch" in flat and "backdrop weights download" not in flat
+    unknown = runner.invoke(command.weights_command, ["download", "i3d-400", "--dir", str(tmp_path)])
+    assert unknown.exit_code != 0 and "unknown weights 'i3d-400'" in unknown.output
+    assert not any(tmp_path.iterdir())
