@@ -14,6 +14,7 @@ from curation.pipeline.job import JobOptions, JobSummary, run_job, sequential_en
 from curation.record import FAILED, OK, REJECTED
 from curation.shards.ledger import JobLockedError
 from curation.video.source_lists import SourceListError, resolve_sources
+from jobs.cli_options import address_option, config_option, engine_option, num_cpus_option
 
 
 def print_summary(summary: JobSummary, out: Path, console: Console) -> None:
@@ -89,22 +90,10 @@ def curate(
     required=True,
     help="Output folder: shards/, manifest.parquet, and work/ (the ledger that makes re-runs resume).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Curation settings (YAML); defaults otherwise.",
-)
-@click.option("--address", default=None, help="Ray cluster address (else $RAY_ADDRESS, else a local Ray).")
-@click.option(
-    "--engine",
-    "engine_name",
-    type=click.Choice(["ray", "sequential"]),
-    default="ray",
-    show_default=True,
-    help="ray: the Ray Data pipeline; sequential: every stage in this process (the reference).",
-)
-@click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray (default: all).")
+@config_option
+@address_option
+@engine_option
+@num_cpus_option
 @click.option(
     "--object-store-mb",
     type=click.IntRange(min=64),

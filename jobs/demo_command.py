@@ -13,6 +13,7 @@ from rich.console import Console
 from curation.pipeline.job import JobOptions
 from curation.synthetic.clip import SynthConfig
 from curation.video.source_lists import resolve_sources
+from jobs.cli_options import address_option, engine_option, num_cpus_option
 from jobs.curate_command import curate
 from jobs.synth_command import generate_corpus
 
@@ -42,16 +43,9 @@ DEMO_CONFIG: dict[str, Any] = {
     help="Clips in the synthetic corpus (12 cover every camera label).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--engine",
-    "engine_name",
-    type=click.Choice(["ray", "sequential"]),
-    default="ray",
-    show_default=True,
-    help="ray: a local Ray (or --address); sequential: every stage in this process.",
-)
-@click.option("--address", default=None, help="Ray cluster address (else $RAY_ADDRESS, else a local Ray).")
-@click.option("--num-cpus", type=click.IntRange(min=1), default=None, help="CPUs of the local Ray (default: all).")
+@engine_option
+@address_option
+@num_cpus_option
 def demo(out: Path, n: int, seed: int, engine_name: str, address: str | None, num_cpus: int | None) -> None:
     """The main job on the embedded default: render a small synthetic corpus (one clip per camera recipe) into
     OUT/synthetic, curate it into schema-v1 shards under OUT/curated, and print both summaries.

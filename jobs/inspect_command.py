@@ -18,6 +18,7 @@ from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.record import FAILED, OK, Record
 from curation.shards.schema import clip_metadata, encode_members
 from curation.video.encode import write_mp4
+from jobs.cli_options import config_option
 
 
 def write_clip_results(record: Record, out: Path, overlay: bool) -> list[str]:
@@ -75,12 +76,7 @@ def summary_row(record: Record) -> dict:
     required=True,
     help="Folder for the per-clip results (KEY.mp4, KEY.json, KEY.*.npy) and overlays (KEY.overlay.mp4).",
 )
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Curation settings (YAML); defaults otherwise.",
-)
+@config_option
 @click.option("--overlay/--no-overlay", default=True, show_default=True, help="Write an overlay video per clip.")
 def inspect_command(video: Path, out: Path, config_path: Path | None, overlay: bool) -> None:
     """Run every curation stage on VIDEO and write what each clip would hold in a shard, plus an overlay.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -157,3 +158,27 @@ def cotracker_hub(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hubconf.py").write_text(COTRACKER_HUBCONF)
     return directory
+
+
+def stand_in_settings(directory: Path, *, sam2_image_size: int = 128) -> dict[str, Any]:
+    """Curation settings (as `config_from_dict` reads them) that select every learned backend on stand-ins built in
+    `directory`: tiny DWPose ONNX models, SAM2 with random weights at a small image size, the CoTracker stand-in hub;
+    all on the CPU, in small windows. Callers add their own `clips` section."""
+    detector, pose = tiny_dwpose(Path(directory) / "onnx")
+    hub = cotracker_hub(Path(directory) / "hub")
+    return {
+        "pose": {"backend": "dwpose"},
+        "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
+        "foreground": {"backend": "sam2"},
+        "sam2": {"checkpoint": "random", "device": "cpu", "image_size": sam2_image_size, "window": 4},
+        "tracks": {"backend": "cotracker3"},
+        "cotracker": {
+            "repo": str(hub),
+            "source": "local",
+            "checkpoint": "random",
+            "device": "cpu",
+            "window": 6,
+            "overlap": 2,
+        },
+        "quality": {"pyiqa": []},
+    }

@@ -24,7 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from curation.backends.stand_ins import cotracker_hub, tiny_dwpose
+from curation.backends.stand_ins import stand_in_settings
 from curation.config import config_from_dict
 from curation.pipeline.sequential import run_sequential
 from curation.video.encode import write_mp4
@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory(prefix="backdrop-rss-") as tmp:
         work = Path(tmp)
-        detector, pose = tiny_dwpose(work / "onnx")
-        hub = cotracker_hub(work / "hub")
+        settings = stand_in_settings(work, sam2_image_size=args.sam2_image_size)
         video = work / "long.mp4"
         child = multiprocessing.get_context("fork").Process(
             target=make_video, args=(video, args.minutes, args.fps, args.size)
@@ -74,25 +73,8 @@ def main(argv: list[str] | None = None) -> None:
         child.join()
         if child.exitcode != 0:
             raise SystemExit(f"making the source video failed (exit code {child.exitcode})")
-        config = config_from_dict(
-            {
-                "clips": {"frames": 8, "short_side": args.size, "fps": args.fps, "min_shot_frames": 4},
-                "pose": {"backend": "dwpose"},
-                "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
-                "foreground": {"backend": "sam2"},
-                "sam2": {"checkpoint": "random", "device": "cpu", "image_size": args.sam2_image_size, "window": 4},
-                "tracks": {"backend": "cotracker3"},
-                "cotracker": {
-                    "repo": str(hub),
-                    "source": "local",
-                    "checkpoint": "random",
-                    "device": "cpu",
-                    "window": 6,
-                    "overlap": 2,
-                },
-                "quality": {"pyiqa": []},
-            }
-        )
+        clips = {"frames": 8, "short_side": args.size, "fps": args.fps, "min_shot_frames": 4}
+        config = config_from_dict({"clips": clips, **settings})
         marks = [args.minutes * 60 * f for f in (0.2, 0.5, 1.0)]
         rows: list[tuple[float, int, float, float]] = []
         start, clips, ok = time.perf_counter(), 0, 0

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("onnx")
 
-from curation.backends.stand_ins import cotracker_hub, tiny_dwpose
+from curation.backends.stand_ins import stand_in_settings
 from curation.config import CurationConfig, config_from_dict
 from curation.pipeline.sequential import run_sequential
 from curation.record import OK
@@ -21,27 +21,9 @@ from curation.synthetic.corpus import write_corpus
 
 
 def learned_config(tmp_path: Path) -> CurationConfig:
-    detector, pose = tiny_dwpose(tmp_path / "onnx")
-    hub = cotracker_hub(tmp_path / "hub")
-    return config_from_dict(
-        {
-            "clips": {"frames": 8, "short_side": 96, "min_shot_frames": 4},
-            "pose": {"backend": "dwpose"},
-            "dwpose": {"detector": str(detector), "model": str(pose), "device": "cpu", "threads": 1},
-            "foreground": {"backend": "sam2"},
-            "sam2": {"checkpoint": "random", "device": "cpu", "image_size": 128, "window": 4},
-            "tracks": {"backend": "cotracker3", "grid_step": 16},
-            "cotracker": {
-                "repo": str(hub),
-                "source": "local",
-                "checkpoint": "random",
-                "device": "cpu",
-                "window": 6,
-                "overlap": 2,
-            },
-            "quality": {"pyiqa": []},
-        }
-    )
+    settings = stand_in_settings(tmp_path)
+    settings["tracks"]["grid_step"] = 16
+    return config_from_dict({"clips": {"frames": 8, "short_side": 96, "min_shot_frames": 4}, **settings})
 
 
 def test_learned_stages_declare_gpu_shares(tmp_path: Path) -> None:
