@@ -132,7 +132,7 @@ METRIC_NETWORK: dict[str, str] = {
 }
 PIXEL_METRICS = ("psnr", "ssim", "lpips")
 FEATURE_METRICS = ("fvd", "cd-fvd", "fid", "fid-vid")
-# The background-motion suite (benchmark.background_metrics): generated videos against the ground truth's background.
+# The background-motion suite (benchmark.metrics.background): generated videos against the ground truth's background.
 BACKGROUND_METRICS = (
     "bg-track", "bg-camera", "bg-camera-translation", "bg-camera-rotation", "bg-camera-scale", "bg-camera-label",
     "bg-epipolar", "bg-dynamics",

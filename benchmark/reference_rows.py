@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmark.background_truth import ground_truth_path
+from benchmark.metrics.background.truth import ground_truth_path
 from benchmark.protocol import BACKGROUND_METRICS, Protocol
 from curation.synthetic.clip import GENERATOR_VERSION, SynthConfig, SyntheticClip, plan_clip
 from curation.synthetic.corpus import read_ground_truth
@@ -161,7 +161,7 @@ def score_reference_rows(
     log: Callable[[str], None] = lambda _: None,
 ) -> dict[str, list[dict[str, Any]]]:
     """The background suite's result rows for each reference row's folder against `ref_dir`."""
-    from benchmark.score import ScoreOptions, score  # the harness imports the suite; keep this module light
+    from benchmark.scoring import ScoreOptions, score  # the harness imports the suite; keep this module light
 
     options = ScoreOptions(protocol=protocol, metrics=BACKGROUND_METRICS)
     results = {}

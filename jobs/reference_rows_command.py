@@ -44,7 +44,7 @@ def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name:
     """
     from benchmark.protocol import get_protocol
     from benchmark.reference_rows import REFERENCE_ROWS, score_reference_rows, write_reference_rows
-    from benchmark.score import write_results
+    from benchmark.scoring import write_results
 
     try:
         protocol = get_protocol(protocol_name)

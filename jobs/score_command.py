@@ -92,7 +92,7 @@ def score_command(
     Writes one result row per metric. Weights are read from local files only; nothing is downloaded.
     """
     from benchmark.protocol import get_protocol
-    from benchmark.score import ScoreOptions, expand_metrics, score, write_results
+    from benchmark.scoring import ScoreOptions, expand_metrics, score, write_results
 
     try:
         options = ScoreOptions(

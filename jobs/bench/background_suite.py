@@ -26,7 +26,7 @@ from benchmark.reference_rows import (
     score_reference_rows,
     write_reference_rows,
 )
-from benchmark.score import write_results
+from benchmark.scoring import write_results
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
 from jobs.bench.report import write_report

@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from benchmark.background_metrics import BackgroundSuite
 from benchmark.features.i3d import build_i3d
 from benchmark.features.inception import build_fid_inception
 from benchmark.features.r3d50 import build_r3d50
 from benchmark.features.videomae import build_videomae
-from benchmark.pixel_metrics import PSNR, SSIM, build_lpips
+from benchmark.metrics.background.suite import BackgroundSuite
+from benchmark.metrics.pixel import PSNR, SSIM, build_lpips
 from benchmark.protocol import get_protocol
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from benchmark.background_analysis import SuiteConfig
-from benchmark.background_metrics import BackgroundSuite
 from benchmark.features.base import FeatureNet
-from benchmark.frechet_metrics import FID, FIDVID, FVD, ContentDebiasedFVD
-from benchmark.pixel_metrics import PSNR, SSIM
+from benchmark.metrics.background.analysis import SuiteConfig
+from benchmark.metrics.background.suite import BackgroundSuite
+from benchmark.metrics.frechet import FID, FIDVID, FVD, ContentDebiasedFVD
+from benchmark.metrics.pixel import PSNR, SSIM
 from benchmark.protocol import BACKGROUND_METRICS, Protocol, get_protocol
 
 PINNED = Path(__file__).with_name("protocol_views.json")

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from benchmark.frechet_metrics import FID, FIDVID, FVD, ContentDebiasedFVD, fid
+from benchmark.metrics.frechet import FID, FIDVID, FVD, ContentDebiasedFVD, fid
 from benchmark.protocol import ProtocolMismatchError, get_protocol
 from benchmark.stats import FeatureStats
 

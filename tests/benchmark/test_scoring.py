@@ -13,9 +13,9 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from benchmark.pixel_metrics import build_lpips
+from benchmark.metrics.pixel import build_lpips
 from benchmark.protocol import NETWORKS, get_protocol
-from benchmark.score import ScoreOptions, match_pairs, score
+from benchmark.scoring import ScoreOptions, match_pairs, score
 from benchmark.video import read_video
 from jobs.cli import cli
 from tests.helpers.videos import moving_square_video

@@ -7,7 +7,7 @@ import pytest
 import torch
 import torchvision
 
-from benchmark.pixel_metrics import LPIPS, PSNR, SSIM, build_lpips, load_lpips_weights
+from benchmark.metrics.pixel import LPIPS, PSNR, SSIM, build_lpips, load_lpips_weights
 from benchmark.protocol import ProtocolMismatchError, get_protocol
 
 BD16 = get_protocol("bd16")

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 
 from benchmark.features.base import FeatureNet
-from benchmark.frechet import frechet_distance
+from benchmark.metrics.frechet_distance import frechet_distance
 from benchmark.protocol import Protocol, get_protocol, require_same_view
 from benchmark.stats import FeatureStats
 from benchmark.video import sample_clip, sample_frames

@@ -1,6 +1,6 @@
 """The background-motion suite as metrics: summable float64 state, per-video values, `higher_is_better`.
 
-Each generated video is analysed once (`benchmark.background_analysis.analyse_background`: the ground truth's
+Each generated video is analysed once (`benchmark.metrics.background.analysis.analyse_background`: the ground truth's
 background points tracked through it, its camera estimated) and every metric takes its value from that analysis.
 A metric's state is the sum of its per-video values and their count (plus, for some, a few summable counters), so
 merging the states of two halves gives the state of the whole; the reported value is the mean over videos, as for the
@@ -15,8 +15,8 @@ from typing import Any, ClassVar, cast
 
 import numpy as np
 
-from benchmark.background_analysis import SuiteConfig, VideoBackground, analyse_background
-from benchmark.background_truth import BackgroundTruth
+from benchmark.metrics.background.analysis import SuiteConfig, VideoBackground, analyse_background
+from benchmark.metrics.background.truth import BackgroundTruth
 from benchmark.protocol import BACKGROUND_METRICS, Protocol, get_protocol, require_same_view
 from benchmark.video import resize_video
 
@@ -244,7 +244,7 @@ class BackgroundSuite:
         return {m.name: m.compute() for m in self.metrics}
 
     def rows(self) -> list[dict[str, Any]]:
-        """One result row per metric, in the shape `benchmark.score` writes."""
+        """One result row per metric, in the shape `benchmark.scoring` writes."""
         return [
             {
                 "metric": m.name,

@@ -21,11 +21,11 @@ from typing import Protocol as TypingProtocol
 
 import numpy as np
 
-from benchmark.background_metrics import BackgroundSuite
-from benchmark.background_truth import ground_truth_path, load_background_truth
 from benchmark.features import load_feature_net, resolve_weights
-from benchmark.frechet_metrics import FID, FIDVID, FVD, ContentDebiasedFVD, FrechetMetric
-from benchmark.pixel_metrics import LPIPS, PSNR, SSIM, PixelMetric
+from benchmark.metrics.background.suite import BackgroundSuite
+from benchmark.metrics.background.truth import ground_truth_path, load_background_truth
+from benchmark.metrics.frechet import FID, FIDVID, FVD, ContentDebiasedFVD, FrechetMetric
+from benchmark.metrics.pixel import LPIPS, PSNR, SSIM, PixelMetric
 from benchmark.protocol import BACKGROUND_METRICS, FEATURE_METRICS, PIXEL_METRICS, Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
 from benchmark.video import VideoError, check_not_constant, read_video, resize_video
