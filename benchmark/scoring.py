@@ -1,12 +1,13 @@
 """Score a folder of generated videos against their references: the harness behind `backdrop score`.
 
-Generated and reference mp4s are matched by file stem (the clip key). Each pair is decoded once (PyAV) and handed to
-every metric family; a family turns what it saw into result rows, one per metric, each carrying the protocol name,
-its full view (including the weights' sha256) and, for per-pair metrics, the per-video values.
+Generated and reference mp4s are matched by file stem (the clip key). Each pair is decoded once (PyAV) into one
+`Sample` (with the ground truth `NAME.gt.npz` beside the reference `NAME.mp4` when a metric needs it, as the
+background suite does) and handed to every metric's `update()`; each metric then gives one `ResultRow`, carrying the
+protocol name, the metric's full view (including the weights' sha256), the model and benchmark names and, for
+per-pair metrics, the per-video values. Fréchet metrics may reuse stored reference statistics (or store them).
 
-Families: `frechet` (FVD, cd-FVD, FID, FID-VID: set-level distances), `pixel` (PSNR, SSIM, LPIPS: per-pair) and
-`background` (the background-motion suite: per-pair, against the ground truth `NAME.gt.npz` beside each reference
-`NAME.mp4`). A family implements two methods, `update(pair, pred, ref)` and `rows()`.
+Metric names may be given by family: `frechet` (FVD, cd-FVD, FID, FID-VID: set-level distances), `pixel` (PSNR,
+SSIM, LPIPS: per pair) and `background` (the background-motion suite: per pair, against the ground truth).
 """
 
 from __future__ import annotations
@@ -16,44 +17,33 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
-from typing import Protocol as TypingProtocol
 
 import numpy as np
 
 from benchmark.features import load_feature_net, resolve_weights
-from benchmark.metrics.background.suite import BackgroundSuite
+from benchmark.metrics import ALL_METRICS, FAMILIES, FRECHET_METRICS, PIXEL_METRICS, metric_class
 from benchmark.metrics.background.truth import ground_truth_path, load_background_truth
-from benchmark.metrics.frechet import FID, FIDVID, FVD, ContentDebiasedFVD, FrechetMetric
-from benchmark.metrics.pixel import LPIPS, PSNR, SSIM, PixelMetric
-from benchmark.protocol import BACKGROUND_METRICS, FEATURE_METRICS, PIXEL_METRICS, Protocol
+from benchmark.metrics.base import Metric, ResultRow, Sample
+from benchmark.metrics.frechet import FrechetMetric
+from benchmark.metrics.pixel import LPIPS
+from benchmark.protocol import Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
-from benchmark.video import VideoError, check_not_constant, read_video, resize_video
+from benchmark.video import check_not_constant, read_video
 
 __all__ = [
     "ALL_METRICS",
     "DEFAULT_METRICS",
-    "METRIC_FAMILIES",
-    "MetricFamily",
     "Pair",
     "ScoreOptions",
+    "build_metrics",
     "expand_metrics",
     "match_pairs",
     "score",
     "write_results",
 ]
 
-ALL_METRICS = (*FEATURE_METRICS, *PIXEL_METRICS, *BACKGROUND_METRICS)
 #: What `ScoreOptions` scores when not told: the metrics that need no ground truth beyond the reference videos.
-DEFAULT_METRICS = (*FEATURE_METRICS, *PIXEL_METRICS)
-#: Names that stand for a whole family in a metrics list.
-METRIC_FAMILIES = {"frechet": FEATURE_METRICS, "pixel": PIXEL_METRICS, "background": BACKGROUND_METRICS}
-_FRECHET_CLASSES: dict[str, type[FrechetMetric]] = {
-    "fvd": FVD,
-    "cd-fvd": ContentDebiasedFVD,
-    "fid": FID,
-    "fid-vid": FIDVID,
-}
+DEFAULT_METRICS = (*FRECHET_METRICS, *PIXEL_METRICS)
 
 
 @dataclass(frozen=True)
@@ -78,6 +68,8 @@ class ScoreOptions:
     dataset: str | None = None  # ... under this dataset name
     truncate_frames: bool = False  # pixel metrics: compare the first min(T_pred, T_ref) frames instead of failing
     allow_constant: bool = False  # score flat single-colour videos instead of refusing them
+    model: str | None = None  # the rows' model name; None: the generated videos' folder name
+    benchmark: str | None = None  # the rows' benchmark name; None: `dataset` (which may be None too)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in ALL_METRICS]
@@ -91,19 +83,11 @@ class ScoreOptions:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
 
 
-class MetricFamily(TypingProtocol):
-    """A group of metrics fed with every decoded pair."""
-
-    def update(self, pair: Pair, pred: np.ndarray, ref: np.ndarray) -> None: ...
-
-    def rows(self) -> list[dict[str, Any]]: ...
-
-
 def expand_metrics(names: Sequence[str]) -> tuple[str, ...]:
     """Metric names with family names (`frechet`, `pixel`, `background`) replaced by their metrics, in order."""
     out: list[str] = []
     for name in names:
-        out.extend(METRIC_FAMILIES.get(name, (name,)))
+        out.extend(FAMILIES.get(name, (name,)))
     return tuple(out)
 
 
@@ -131,131 +115,15 @@ def match_pairs(pred_dir: str | Path, ref_dir: str | Path, *, num_videos: int | 
     return pairs
 
 
-class FrechetFamily:
-    """Set-level metrics: fake statistics from generated videos, real ones from references or a statistics file."""
+def build_metrics(options: ScoreOptions) -> list[Metric]:
+    """The metrics `options` asks for, family by family (Fréchet, pixel, background), each family in the given order.
 
-    def __init__(self, metrics: list[FrechetMetric], options: ScoreOptions) -> None:
-        self.metrics = metrics
-        self.options = options
-        self.loaded_from: dict[str, Path] = {}
-        for m in metrics:
-            path = self._stats_path(m)
-            if path is not None and path.is_file():
-                m.real = load_stats(path, expected_view=m.view)  # refuses statistics of another protocol view
-                self.loaded_from[m.name] = path
-
-    def _stats_path(self, metric: FrechetMetric) -> Path | None:
-        o = self.options
-        if o.ref_stats_dir is None or o.dataset is None:
-            return None
-        return stats_path(o.ref_stats_dir, o.dataset, o.protocol.name, metric.name)
-
-    def update(self, pair: Pair, pred: np.ndarray, ref: np.ndarray) -> None:
-        for m in self.metrics:
-            for video, path, real in ((pred, pair.pred, False), (ref, pair.ref, True)):
-                if real and m.name in self.loaded_from:
-                    continue
-                try:
-                    m.update([video], real=real)
-                except VideoError as exc:
-                    raise VideoError(f"{path}: {exc}") from exc
-
-    def rows(self) -> list[dict[str, Any]]:
-        out = []
-        for m in self.metrics:
-            saved = None
-            path = self._stats_path(m)
-            if path is not None and m.name not in self.loaded_from:
-                saved = save_stats(m.real, path)
-            out.append(
-                {
-                    "metric": m.name,
-                    "value": m.compute(),
-                    "higher_is_better": m.higher_is_better,
-                    "protocol": m.protocol.name,
-                    "protocol_view": m.view,
-                    "num_videos": None,  # filled by score()
-                    "num_feature_rows": m.fake.n,
-                    "num_reference_rows": m.real.n,
-                    "reference_stats": str(self.loaded_from.get(m.name) or saved or "") or None,
-                    "per_video": None,  # a distance between sets has no per-video value
-                }
-            )
-        return out
-
-
-class PixelFamily:
-    """Per-pair metrics on frame pairs: sizes and frame counts must agree (or the protocol/options say how not)."""
-
-    def __init__(self, metrics: list[PixelMetric], options: ScoreOptions) -> None:
-        self.metrics = metrics
-        self.options = options
-        self.truncated: list[str] = []
-
-    def update(self, pair: Pair, pred: np.ndarray, ref: np.ndarray) -> None:
-        size = self.options.protocol.pixel_resolution
-        if size is not None:
-            pred, ref = resize_video(pred, size), resize_video(ref, size)
-        elif pred.shape[1:] != ref.shape[1:]:
-            raise VideoError(
-                f"{pair.pred} is {pred.shape[2]}x{pred.shape[1]} but its reference {pair.ref} is "
-                f"{ref.shape[2]}x{ref.shape[1]}; use a protocol with a pixel_resolution to compare them resized"
-            )
-        if pred.shape[0] != ref.shape[0]:
-            if not self.options.truncate_frames:
-                raise VideoError(
-                    f"{pair.pred} has {pred.shape[0]} frames but its reference {pair.ref} has {ref.shape[0]}; "
-                    "pass --truncate-frames to compare the first min(T) frames"
-                )
-            t = min(pred.shape[0], ref.shape[0])
-            pred, ref = pred[:t], ref[:t]
-            self.truncated.append(pair.key)
-        for m in self.metrics:
-            m.update(pred, ref, key=pair.key)
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "metric": m.name,
-                "value": m.compute(),
-                "higher_is_better": m.higher_is_better,
-                "protocol": m.protocol.name,
-                "protocol_view": m.protocol.view_json(m.name),
-                "num_videos": None,
-                "truncated_videos": list(self.truncated),
-                "per_video": dict(m.per_video),
-            }
-            for m in self.metrics
-        ]
-
-
-class BackgroundFamily:
-    """The background-motion suite: each generated video against the ground truth beside its reference.
-
-    The ground truth must describe the reference video (same frame count and size): that is checked, so a stale or
-    misplaced `NAME.gt.npz` is an error naming it rather than a silently wrong score.
+    Every weights file is resolved before any network is built or video decoded.
     """
-
-    def __init__(self, suite: BackgroundSuite) -> None:
-        self.suite = suite
-
-    def update(self, pair: Pair, pred: np.ndarray, ref: np.ndarray) -> None:
-        truth = load_background_truth(ground_truth_path(pair.ref), width=ref.shape[2])
-        truth.check_video(ref, str(pair.ref))
-        if self.suite.protocol.pixel_resolution is None:
-            truth.check_video(pred, str(pair.pred))
-        elif pred.shape[0] != ref.shape[0]:
-            truth.check_video(pred, str(pair.pred))  # names the frame counts; sizes are resized to the protocol's
-        self.suite.update(pred, truth, key=pair.key, name=str(pair.pred))
-
-    def rows(self) -> list[dict[str, Any]]:
-        return self.suite.rows()
-
-
-def _build_families(options: ScoreOptions) -> list[MetricFamily]:
     p = options.protocol
-    frechet_names = [m for m in options.metrics if m in FEATURE_METRICS]
-    pixel_names = [m for m in options.metrics if m in PIXEL_METRICS]
+    names = [m for family in FAMILIES.values() for m in options.metrics if m in family]
+    frechet_names = [m for m in names if m in FRECHET_METRICS]
+    pixel_names = [m for m in names if m in PIXEL_METRICS]
     # Resolve every weights file before decoding anything, so a missing file fails in the first second.
     paths = {
         m: resolve_weights(p.networks[m], weights_dir=options.weights_dir, overrides=options.weights)
@@ -264,27 +132,27 @@ def _build_families(options: ScoreOptions) -> list[MetricFamily]:
     lpips_path = None
     if "lpips" in pixel_names:
         lpips_path = resolve_weights("lpips-alex", weights_dir=options.weights_dir, overrides=options.weights)
-    families: list[MetricFamily] = []
-    if frechet_names:
-        metrics = [
-            _FRECHET_CLASSES[m](
-                load_feature_net(p.networks[m], paths[m], device=options.device, batch_size=options.batch_size), p
+    metrics: list[Metric] = []
+    for name in names:
+        cls = metric_class(name)
+        if name in FRECHET_METRICS:
+            net = load_feature_net(p.networks[name], paths[name], device=options.device, batch_size=options.batch_size)
+            metrics.append(cls(net, p))
+        elif name == "lpips":
+            metrics.append(
+                LPIPS(
+                    p,
+                    weights=lpips_path,
+                    trunk=options.lpips_trunk,
+                    device=options.device,
+                    truncate_frames=options.truncate_frames,
+                )
             )
-            for m in frechet_names
-        ]
-        families.append(FrechetFamily(metrics, options))
-    if pixel_names:
-        pixel: list[PixelMetric] = []
-        for m in pixel_names:
-            if m == "lpips":
-                pixel.append(LPIPS(p, weights=lpips_path, trunk=options.lpips_trunk, device=options.device))
-            else:
-                pixel.append({"psnr": PSNR, "ssim": SSIM}[m](p, device=options.device))
-        families.append(PixelFamily(pixel, options))
-    background_names = [m for m in options.metrics if m in BACKGROUND_METRICS]
-    if background_names:
-        families.append(BackgroundFamily(BackgroundSuite(p, background_names)))
-    return families
+        elif name in PIXEL_METRICS:
+            metrics.append(cls(p, device=options.device, truncate_frames=options.truncate_frames))
+        else:
+            metrics.append(cls(p))
+    return metrics
 
 
 def _decode(path: Path, options: ScoreOptions) -> np.ndarray:
@@ -301,30 +169,61 @@ def _package_version() -> str:
         return "unknown"
 
 
+def _reference_stats_path(metric: Metric, options: ScoreOptions) -> Path | None:
+    if not isinstance(metric, FrechetMetric) or options.ref_stats_dir is None or options.dataset is None:
+        return None
+    return stats_path(options.ref_stats_dir, options.dataset, options.protocol.name, metric.name)
+
+
 def score(
     pred_dir: str | Path,
     ref_dir: str | Path,
     options: ScoreOptions,
     *,
-    families: Sequence[MetricFamily] | None = None,
+    metrics: Sequence[Metric] | None = None,
     log: Callable[[str], None] = lambda _: None,
-) -> list[dict[str, Any]]:
-    """Result rows (one per metric) for the generated videos in `pred_dir` against the references in `ref_dir`."""
+) -> list[ResultRow]:
+    """Result rows (one per metric) for the generated videos in `pred_dir` against the references in `ref_dir`.
+
+    `metrics` replaces the ones `options` would build (`build_metrics`).
+    """
     pairs = match_pairs(pred_dir, ref_dir, num_videos=options.protocol.num_videos)
-    families = list(families) if families is not None else _build_families(options)
+    metrics = list(metrics) if metrics is not None else build_metrics(options)
+    stats_files = {m.name: _reference_stats_path(m, options) for m in metrics if isinstance(m, FrechetMetric)}
+    loaded: dict[str, Path] = {}
+    for m in metrics:
+        path = stats_files.get(m.name)
+        if path is not None and path.is_file():
+            m.use_reference(load_stats(path, expected_view=m.view))  # refuses statistics of another protocol view
+            loaded[m.name] = path
+    needs_truth = any("truth" in m.requires for m in metrics)
     for i, pair in enumerate(pairs, 1):
         pred, ref = _decode(pair.pred, options), _decode(pair.ref, options)
-        for family in families:
-            family.update(pair, pred, ref)
+        # The one ground truth a benchmark clip has beside its video; `analyse_sample` checks it describes `ref`.
+        truth = load_background_truth(ground_truth_path(pair.ref), width=ref.shape[2]) if needs_truth else None
+        sample = Sample(pair.key, pred, ref, truth=truth, pred_name=str(pair.pred), ref_name=str(pair.ref))
+        for m in metrics:
+            m.update(sample)
         log(f"[{i}/{len(pairs)}] {pair.key}")
-    common = {"num_videos": len(pairs), "pred_dir": str(pred_dir), "ref_dir": str(ref_dir)}
-    common["backdrop_version"] = _package_version()
-    return [{**row, **common} for family in families for row in family.rows()]
+    context = {"pred_dir": str(pred_dir), "ref_dir": str(ref_dir), "backdrop_version": _package_version()}
+    model = options.model if options.model is not None else Path(pred_dir).resolve().name
+    benchmark = options.benchmark if options.benchmark is not None else options.dataset
+    rows = []
+    for m in metrics:
+        extras = dict(context)
+        if m.name in stats_files:
+            path, saved = stats_files[m.name], None
+            if path is not None and m.name not in loaded:
+                saved = save_stats(m.real, path)
+            extras["reference_stats"] = str(loaded.get(m.name) or saved or "") or None
+        rows.append(m.row(model=model, benchmark=benchmark, num_videos=len(pairs)).with_extras(**extras))
+    return rows
 
 
-def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> list[Path]:
-    """OUT.json (rows as they are), OUT.parquet (one row per metric; per_video as JSON text) and
-    OUT.per_video.parquet (long table: metric, key, value). `out` may end in .json or .parquet."""
+def write_results(rows: Sequence[ResultRow], out: str | Path) -> list[Path]:
+    """OUT.json (rows as `ResultRow.to_dict` gives them), OUT.parquet (one row per metric; per_video and other nested
+    values as JSON text) and OUT.per_video.parquet (long table: metric, protocol, key, value). `out` may end in
+    .json or .parquet."""
     import pandas as pd
 
     out = Path(out)
@@ -334,7 +233,8 @@ def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> list[Path]
     json_path, table_path, long_path = (
         out.with_name(out.name + s) for s in (".json", ".parquet", ".per_video.parquet")
     )
-    json_path.write_text(json.dumps(list(rows), indent=2, sort_keys=True) + "\n")
+    dicts = [row.to_dict() for row in rows]
+    json_path.write_text(json.dumps(dicts, indent=2, sort_keys=True) + "\n")
     # Nested values (per-video tables, label pairs, lists of keys) go into the table as JSON text.
     flat = [
         {
@@ -342,12 +242,12 @@ def write_results(rows: Sequence[dict[str, Any]], out: str | Path) -> list[Path]
             "per_video": json.dumps(r.get("per_video"), sort_keys=True),
             "truncated_videos": json.dumps(r.get("truncated_videos")),
         }
-        for r in rows
+        for r in dicts
     ]
     pd.DataFrame(flat).to_parquet(table_path, index=False)
     long = [
         {"metric": r["metric"], "protocol": r["protocol"], "key": k, "value": v}
-        for r in rows
+        for r in dicts
         for k, v in (r.get("per_video") or {}).items()
     ]
     pd.DataFrame(long, columns=["metric", "protocol", "key", "value"]).to_parquet(long_path, index=False)

@@ -1,9 +1,11 @@
-"""FVD, content-debiased FVD, FID and FID-VID as metrics in the torchmetrics shape.
+"""FVD, content-debiased FVD, FID and FID-VID on the metric contract (`benchmark.metrics.base`).
 
-Each metric keeps two `FeatureStats` (real and fake: n, Σx, Σxxᵀ in float64), `update()` adds videos (or feature rows)
-to one of them, `merge()` adds another metric's state, `compute()` returns the Fréchet distance between the two
-Gaussians. A stateless function per metric does the same in one call. The metric's protocol view (with the sha256 of
-the weights actually loaded) tags both statistics, so reference statistics from another protocol are refused.
+State: n, Σx and Σxxᵀ in float64 for the real side (`real_*`, from reference videos) and the fake side (`fake_*`,
+from generated videos); `compute()` is the Fréchet distance between the two Gaussians. The real side may instead be
+fixed to stored statistics (`reference=` or `use_reference`, e.g. from `benchmark.stats.load_stats`): then reference
+videos in later samples are not added, and the state holds only the fake side. A sample may carry a generated video,
+a reference video or both, so unpaired sets of different sizes work too. The metric's view (with the sha256 of the
+weights actually loaded) tags both sides, so reference statistics from another protocol are refused.
 
 What a video contributes:
 - FVD (I3D) and cd-FVD (VideoMAE-v2): one row per video, from one clip of `protocol.frames` frames chosen by
@@ -14,20 +16,23 @@ What a video contributes:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import ClassVar
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from benchmark.features.base import FeatureNet
+from benchmark.metrics.base import Metric, Sample, check_protocol
 from benchmark.metrics.frechet_distance import frechet_distance
 from benchmark.protocol import Protocol, get_protocol, require_same_view
-from benchmark.stats import FeatureStats
-from benchmark.video import sample_clip, sample_frames
+from benchmark.stats import FeatureStats, feature_sums
+from benchmark.video import VideoError, sample_clip, sample_frames
 
 __all__ = [
     "FID",
     "FIDVID",
+    "FRECHET_CLASSES",
     "FVD",
     "ContentDebiasedFVD",
     "FrechetMetric",
@@ -37,67 +42,152 @@ __all__ = [
     "fvd",
 ]
 
+SIDES = ("real", "fake")
 
-class FrechetMetric:
-    """Base class: summable real/fake statistics under one protocol view, Fréchet distance on compute()."""
 
-    name: ClassVar[str]
-    higher_is_better: ClassVar[bool] = False
+class FrechetMetric(Metric):
+    """Summable real/fake statistics under one protocol view, the Fréchet distance on compute()."""
+
+    higher_is_better = False
+    unit = "squared feature distance"
+    requires = ()  # a generated video, a reference video, or both
+    has_per_video = False  # a distance between sets has no per-video value
+    record_tables = ("videos",)  # key -> what the sample added: "pred", "ref" or "pred+ref"
 
     def __init__(self, net: FeatureNet, protocol: Protocol, *, reference: FeatureStats | None = None) -> None:
+        protocol = check_protocol(protocol, self.name)
+        self.check_protocol_fields(protocol)
         if not isinstance(net, FeatureNet):
             raise TypeError(f"{self.name}: net must be a FeatureNet, got {type(net).__name__}")
-        if not isinstance(protocol, Protocol):
-            raise TypeError(f"{self.name}: protocol must be a Protocol, got {type(protocol).__name__}")
         expected = protocol.networks.get(self.name)
         if expected != net.network:
             raise ValueError(f"protocol {protocol.name} uses {expected!r} for {self.name}, got a {net.network!r} net")
         self.net = net
-        self.protocol = protocol.bind_weights(net.network, net.sha256)
-        self.view = self.protocol.view_json(self.name)
-        dim = net.feature_dim
-        self.real = FeatureStats(dim, self.view)
-        self.fake = FeatureStats(dim, self.view)
+        self.dim = net.feature_dim
+        self.reference: FeatureStats | None = None
+        super().__init__(protocol.bind_weights(net.network, net.sha256))
         if reference is not None:
-            require_same_view(reference.view, self.view, what=f"reference statistics for {self.name}")
-            self.real = reference.copy()
+            self.use_reference(reference)
 
+    @classmethod
+    def check_protocol_fields(cls, protocol: Protocol) -> None:
+        """Refuse a protocol under which this metric is not defined (before anything is built)."""
+
+    @abstractmethod
     def video_features(self, video: np.ndarray) -> np.ndarray:
         """Feature rows [k, D] contributed by one uint8 video [T, H, W, 3]."""
-        raise NotImplementedError
 
-    def update(self, videos: Iterable[np.ndarray], *, real: bool) -> None:
-        """Add videos (each uint8 [T, H, W, 3]) to the real or the fake statistics."""
-        for video in videos:
-            self.update_features(self.video_features(video), real=real)
+    def initial_state(self) -> dict[str, np.ndarray]:
+        sides = ("fake",) if self.reference is not None else SIDES
+        state: dict[str, np.ndarray] = {}
+        for side in sides:
+            state[f"{side}_n"] = np.array(0.0)
+            state[f"{side}_sum"] = np.zeros(self.dim, dtype=np.float64)
+            state[f"{side}_outer"] = np.zeros((self.dim, self.dim), dtype=np.float64)
+        return state
+
+    def use_reference(self, stats: FeatureStats) -> None:
+        """Fix the real side to `stats` (made under this metric's view); reference videos are no longer added."""
+        require_same_view(stats.view, self.view, what=f"reference statistics for {self.name}")
+        if stats.dim != self.dim:
+            raise ValueError(f"{self.name}: reference statistics of dimension {stats.dim}, the net gives {self.dim}")
+        if self.state.get("real_n", 0) > 0:
+            raise ValueError(f"{self.name}: reference videos were already added; fix the reference before updating")
+        self.reference = stats.copy()
+        for part in ("n", "sum", "outer"):
+            self.state.pop(f"real_{part}", None)
+
+    def _features(self, sample: Sample, what: str) -> np.ndarray:
+        try:
+            return self.video_features(getattr(sample, what))
+        except VideoError as exc:
+            raise VideoError(f"{sample.name(what)}: {exc}") from exc
+
+    def update(self, sample: Sample) -> None:
+        """Add the sample's generated video to the fake side and its reference video to the real side (unless the
+        real side is fixed to reference statistics)."""
+        self.check_sample(sample)
+        if sample.pred is None and sample.ref is None:
+            raise ValueError(f"{self.name}: sample {sample.key!r} has neither a generated nor a reference video")
+        rows = {"pred": self._features(sample, "pred")} if sample.pred is not None else {}
+        if sample.ref is not None and self.reference is None:
+            rows["ref"] = self._features(sample, "ref")
+        for what, features in rows.items():
+            self.update_features(features, real=what == "ref")
+        if rows:
+            self.records["videos"][sample.key] = "+".join(rows)
 
     def update_features(self, features: np.ndarray, *, real: bool) -> None:
-        """Add precomputed feature rows [B, D] (from this metric's `video_features`)."""
-        (self.real if real else self.fake).update(features)
+        """Add precomputed feature rows [B, D] (from this metric's `video_features`) to one side."""
+        if real and self.reference is not None:
+            raise ValueError(f"{self.name}: the real side is fixed to reference statistics")
+        side = "real" if real else "fake"
+        n, total, outer = feature_sums(features, self.dim)
+        self.state[f"{side}_n"] = self.state[f"{side}_n"] + n
+        self.state[f"{side}_sum"] += total
+        self.state[f"{side}_outer"] += outer
 
-    def merge(self, other: FrechetMetric) -> None:
-        """Add another instance's state (e.g. from another worker) into this one."""
-        if type(other) is not type(self):
-            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        self.real.merge(other.real)
-        self.fake.merge(other.fake)
+    def _side(self, side: str, *, copy: bool = True) -> FeatureStats:
+        if side == "real" and self.reference is not None:
+            return self.reference.copy() if copy else self.reference
+        total, outer = self.state[f"{side}_sum"], self.state[f"{side}_outer"]
+        if copy:
+            total, outer = total.copy(), outer.copy()
+        return FeatureStats(self.dim, self.view, int(self.state[f"{side}_n"]), total, outer)
+
+    @property
+    def real(self) -> FeatureStats:
+        """The real side's statistics (a copy): the fixed reference, or what reference videos added."""
+        return self._side("real")
+
+    @property
+    def fake(self) -> FeatureStats:
+        """The fake side's statistics (a copy)."""
+        return self._side("fake")
+
+    def check_mergeable(self, other: Metric) -> None:
+        mine, theirs = self.reference, getattr(other, "reference", None)
+        same = (mine is None and theirs is None) or (
+            mine is not None
+            and theirs is not None
+            and mine.n == theirs.n
+            and np.array_equal(mine.total, theirs.total)
+            and np.array_equal(mine.outer, theirs.outer)
+        )
+        if not same:
+            raise ValueError(f"{self.name}: cannot merge states with different fixed reference statistics")
 
     def reset(self, *, keep_real: bool = False) -> None:
+        """Back to the empty state; with `keep_real`, the real side (sums or fixed reference) is kept."""
+        kept = {k: v for k, v in self.state.items() if k.startswith("real_")} if keep_real else {}
         if not keep_real:
-            self.real = FeatureStats(self.real.dim, self.view)
-        self.fake = FeatureStats(self.fake.dim, self.view)
+            self.reference = None
+        super().reset()
+        self.state.update(kept)
+
+    def num_videos(self) -> int:
+        """Generated videos added."""
+        return sum("pred" in sides for sides in self.records["videos"].values())
 
     def compute(self) -> float:
-        for which, stats in (("real", self.real), ("fake", self.fake)):
+        real, fake = self._side("real", copy=False), self._side("fake", copy=False)
+        for which, stats in (("real", real), ("fake", fake)):
             if stats.n < 2:
                 raise ValueError(f"{self.name}: {which} statistics need at least 2 feature rows, have {stats.n}")
-        return frechet_distance(self.real.mean(), self.real.covariance(), self.fake.mean(), self.fake.covariance())
+        return frechet_distance(real.mean(), real.covariance(), fake.mean(), fake.covariance())
+
+    def extras(self) -> dict[str, Any]:
+        return {"num_feature_rows": int(self.state["fake_n"]), "num_reference_rows": self._side("real", copy=False).n}
 
 
 class FVD(FrechetMetric):
     """Fréchet Video Distance on I3D logits (400-d), one clip per video."""
 
     name = "fvd"
+
+    @classmethod
+    def protocol_view(cls, protocol: Protocol) -> dict[str, Any]:
+        return super().protocol_view(protocol) | {"frames": protocol.frames, "clip_sampling": protocol.clip_sampling}
 
     def video_features(self, video: np.ndarray) -> np.ndarray:
         clip = sample_clip(video, self.protocol.frames, self.protocol.clip_sampling)
@@ -109,16 +199,20 @@ class ContentDebiasedFVD(FVD):
 
     name = "cd-fvd"
 
-    def __init__(self, net: FeatureNet, protocol: Protocol, *, reference: FeatureStats | None = None) -> None:
+    @classmethod
+    def check_protocol_fields(cls, protocol: Protocol) -> None:
         if protocol.frames % 2:
             raise ValueError(f"cd-fvd needs an even number of frames (tubelets of 2), protocol has {protocol.frames}")
-        super().__init__(net, protocol, reference=reference)
 
 
 class FID(FrechetMetric):
     """Fréchet Inception Distance on pool3 features (2048-d) of frames sampled from every video."""
 
     name = "fid"
+
+    @classmethod
+    def protocol_view(cls, protocol: Protocol) -> dict[str, Any]:
+        return super().protocol_view(protocol) | {"fid_frames": protocol.fid_frames}
 
     def video_features(self, video: np.ndarray) -> np.ndarray:
         return self.net.features(sample_frames(video, self.protocol.fid_frames))
@@ -129,13 +223,21 @@ class FIDVID(FrechetMetric):
 
     name = "fid-vid"
 
-    def __init__(self, net: FeatureNet, protocol: Protocol, *, reference: FeatureStats | None = None) -> None:
+    @classmethod
+    def check_protocol_fields(cls, protocol: Protocol) -> None:
         if protocol.frames != 16:
             raise ValueError(f"fid-vid is defined on 16-frame segments, protocol {protocol.name} has {protocol.frames}")
-        super().__init__(net, protocol, reference=reference)
+
+    @classmethod
+    def protocol_view(cls, protocol: Protocol) -> dict[str, Any]:
+        segments = "consecutive, last one padded with its last frame"
+        return super().protocol_view(protocol) | {"segment_frames": protocol.frames, "segments": segments}
 
     def video_features(self, video: np.ndarray) -> np.ndarray:
         return self.net.features(video[None])
+
+
+FRECHET_CLASSES: dict[str, type[FrechetMetric]] = {cls.name: cls for cls in (FVD, ContentDebiasedFVD, FID, FIDVID)}
 
 
 def _one_call(
@@ -146,8 +248,10 @@ def _one_call(
     protocol: Protocol | None,
 ) -> float:
     metric = cls(net, protocol if protocol is not None else get_protocol("bd16"))
-    metric.update(real, real=True)
-    metric.update(fake, real=False)
+    for i, video in enumerate(real):
+        metric.update(Sample(f"real{i}", ref=video))
+    for i, video in enumerate(fake):
+        metric.update(Sample(f"fake{i}", pred=video))
     return metric.compute()
 
 

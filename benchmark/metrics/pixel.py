@@ -1,4 +1,5 @@
-"""PSNR, SSIM and LPIPS through pyiqa, per frame, averaged per video and then over videos.
+"""PSNR, SSIM and LPIPS through pyiqa on the metric contract (`benchmark.metrics.base`): per frame, averaged per
+video and then over videos.
 
 Convention (docs/metrics.md): for each matched pair the metric is computed on every frame pair, the frame values are
 averaged into one value per video, and the reported value is the mean over videos, so every video weighs the same
@@ -10,6 +11,10 @@ or report per-frame values of the first N frames only.) Inputs are RGB in [0, 1]
 - SSIM: pyiqa `ssim` with its defaults: luma (Y of YCbCr) only, 11x11 Gaussian window σ=1.5, no downsampling.
 - LPIPS: pyiqa's LPIPS v0.1 with the AlexNet trunk, inputs scaled to [-1, 1] inside.
 
+Frames are compared at their native size (both videos the same size) unless the protocol has a `pixel_resolution`
+(both resized, square); frame counts must agree unless the metric is built with `truncate_frames=True` (the first
+min(T) frames are compared and the key is listed in the row's `truncated_videos`).
+
 pyiqa loads weights with pickle enabled and its AlexNet trunk always asks torchvision for ImageNet weights (a
 download), so LPIPS is built here with the trunk created without weights, and both the LPIPS and the trunk weights
 are loaded from local files with weights_only=True and strict=True. Note pyiqa's licence is non-commercial.
@@ -19,43 +24,58 @@ from __future__ import annotations
 
 import contextlib
 import types
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from benchmark.features.base import load_state_dict_file
-from benchmark.protocol import Protocol, require_same_view, sha256_file
+from benchmark.metrics.base import MeanOverVideos, Sample, check_protocol
+from benchmark.protocol import Protocol, get_protocol, sha256_file
+from benchmark.video import VideoError, resize_video
 
-__all__ = ["LPIPS", "PSNR", "SSIM", "PixelMetric", "build_lpips", "load_lpips_weights"]
+__all__ = [
+    "LPIPS",
+    "PIXEL_CLASSES",
+    "PSNR",
+    "SSIM",
+    "PixelMetric",
+    "build_lpips",
+    "load_lpips_weights",
+    "lpips",
+    "psnr",
+    "ssim",
+]
 
 # pyiqa's AlexNet wrapper splits torchvision's `features` into five slices at these indices.
 _ALEX_SLICES = ((1, range(0, 2)), (2, range(2, 5)), (3, range(5, 8)), (4, range(8, 10)), (5, range(10, 12)))
 
 
-class PixelMetric:
-    """Per-pair metric: summable state (Σ per-video means, number of videos) plus the per-video values."""
+class PixelMetric(MeanOverVideos):
+    """Per-pair metric: the mean over a pair's frames is the video's value (state: Σ values, number of videos)."""
 
-    name: ClassVar[str]
-    higher_is_better: ClassVar[bool]
+    requires = ("pred", "ref")
+    record_tables = ("truncated",)  # key -> [generated frames, reference frames] of pairs compared on min(T)
     pyiqa_name: ClassVar[str]
     pyiqa_options: ClassVar[dict[str, object]] = {}
 
-    def __init__(self, protocol: Protocol, *, device: str = "cpu", frame_batch: int = 16) -> None:
-        if not isinstance(protocol, Protocol):
-            raise TypeError(f"{self.name}: protocol must be a Protocol, got {type(protocol).__name__}")
+    def __init__(
+        self, protocol: Protocol, *, device: str = "cpu", frame_batch: int = 16, truncate_frames: bool = False
+    ) -> None:
+        check_protocol(protocol, self.name)
         if frame_batch < 1:
             raise ValueError(f"frame_batch must be >= 1, got {frame_batch}")
-        self.protocol = protocol
         self.device = torch.device(device)
         self.frame_batch = frame_batch
-        self.view = protocol.view_json(self.name)
-        self.per_video: dict[str, float] = {}
-        self.total = 0.0
-        self.n = 0
+        self.truncate_frames = truncate_frames
+        super().__init__(protocol)
         self.scorer = self._build()
+
+    @classmethod
+    def protocol_view(cls, protocol: Protocol) -> dict[str, Any]:
+        return super().protocol_view(protocol) | {"pixel_resolution": protocol.pixel_resolution}
 
     def _build(self) -> torch.nn.Module:
         import pyiqa  # slow to import (~10 s); only when a pixel metric is asked for
@@ -74,38 +94,43 @@ class PixelMetric:
             out.append(self.scorer(p.to(self.device), r.to(self.device)).reshape(-1).double().cpu().numpy())
         return np.concatenate(out)
 
-    def update(self, pred: np.ndarray, ref: np.ndarray, *, key: str) -> float:
-        """Score one pair: the mean over its frames, kept under `key` and added to the running sum."""
-        if key in self.per_video:
-            raise ValueError(f"{self.name}: video {key!r} was already scored")
-        value = float(np.mean(self.frame_values(pred, ref)))
-        if not np.isfinite(value):
-            raise ValueError(f"{self.name}: non-finite value for video {key!r}")
-        self.per_video[key] = value
-        self.total += value
-        self.n += 1
+    def frame_pairs(self, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+        """The frames compared: resized to the protocol's resolution (once per sample), cut to min(T) if allowed."""
+        pred, ref = sample.pred, sample.ref
+        size = self.protocol.pixel_resolution
+        if size is not None:
+            pred, ref = sample.derived(("resized", size), lambda: (resize_video(pred, size), resize_video(ref, size)))
+        elif pred.shape[1:] != ref.shape[1:]:
+            raise VideoError(
+                f"{sample.name('pred')} is {pred.shape[2]}x{pred.shape[1]} but its reference {sample.name('ref')} is "
+                f"{ref.shape[2]}x{ref.shape[1]}; use a protocol with a pixel_resolution to compare them resized"
+            )
+        if pred.shape[0] != ref.shape[0]:
+            if not self.truncate_frames:
+                raise VideoError(
+                    f"{sample.name('pred')} has {pred.shape[0]} frames but its reference {sample.name('ref')} has "
+                    f"{ref.shape[0]}; pass --truncate-frames (truncate_frames=True) to compare the first min(T) frames"
+                )
+            t = min(pred.shape[0], ref.shape[0])
+            pred, ref = pred[:t], ref[:t]
+        return pred, ref
+
+    def update(self, sample: Sample) -> float:
+        """Score one pair: the mean over its frame pairs, kept under its key and added to the sums."""
+        self.check_sample(sample)
+        value = self.add_value(sample.key, float(np.mean(self.frame_values(*self.frame_pairs(sample)))))
+        if sample.pred.shape[0] != sample.ref.shape[0]:  # compared on min(T): frame_pairs refuses it otherwise
+            self.records["truncated"][sample.key] = [int(sample.pred.shape[0]), int(sample.ref.shape[0])]
         return value
 
-    def merge(self, other: PixelMetric) -> None:
-        if type(other) is not type(self):
-            raise TypeError(f"cannot merge {type(other).__name__} into {type(self).__name__}")
-        require_same_view(other.view, self.view, what=f"{self.name} state being merged")
-        overlap = set(self.per_video) & set(other.per_video)
-        if overlap:
-            raise ValueError(f"{self.name}: both states scored {sorted(overlap)[:5]}")
-        self.per_video.update(other.per_video)
-        self.total += other.total
-        self.n += other.n
-
-    def compute(self) -> float:
-        if self.n == 0:
-            raise ValueError(f"{self.name}: no videos scored")
-        return self.total / self.n
+    def extras(self) -> dict[str, Any]:
+        return {"truncated_videos": sorted(self.records["truncated"])}
 
 
 class PSNR(PixelMetric):
     name = "psnr"
     higher_is_better = True
+    unit = "dB"
     pyiqa_name = "psnr"
     pyiqa_options: ClassVar[dict[str, object]] = {"test_y_channel": False}
 
@@ -113,6 +138,7 @@ class PSNR(PixelMetric):
 class SSIM(PixelMetric):
     name = "ssim"
     higher_is_better = True
+    unit = "similarity (1 = identical)"
     pyiqa_name = "ssim"
     pyiqa_options: ClassVar[dict[str, object]] = {"test_y_channel": True, "downsample": False}
 
@@ -172,6 +198,7 @@ def load_lpips_weights(net: torch.nn.Module, path: str | Path, *, trunk: str | P
 class LPIPS(PixelMetric):
     name = "lpips"
     higher_is_better = False
+    unit = "distance (0 = identical)"
     pyiqa_name = "lpips"
 
     def __init__(
@@ -182,15 +209,94 @@ class LPIPS(PixelMetric):
         trunk: str | Path | None = None,
         device: str = "cpu",
         frame_batch: int = 16,
+        truncate_frames: bool = False,
     ) -> None:
+        check_protocol(protocol, self.name)
         self._weights = Path(weights)
         self._trunk = Path(trunk) if trunk is not None else None
         sha = sha256_file(self._weights)
         if self._trunk is not None:  # both files determine the values: hash them together
             sha = f"{sha}+{sha256_file(self._trunk)}"
-        super().__init__(protocol.bind_weights("lpips-alex", sha), device=device, frame_batch=frame_batch)
+        super().__init__(
+            protocol.bind_weights("lpips-alex", sha),
+            device=device,
+            frame_batch=frame_batch,
+            truncate_frames=truncate_frames,
+        )
 
     def _build(self) -> torch.nn.Module:
         scorer = build_lpips(device=str(self.device))
         load_lpips_weights(scorer.net, self._weights, trunk=self._trunk)
         return scorer
+
+
+PIXEL_CLASSES: dict[str, type[PixelMetric]] = {cls.name: cls for cls in (PSNR, SSIM, LPIPS)}
+
+
+def _videos(videos: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    # A single uint8 video [T, H, W, 3] stands for a list of one.
+    return [videos] if isinstance(videos, np.ndarray) and videos.ndim == 4 else list(videos)
+
+
+def _mean_over_pairs(
+    metric: PixelMetric,
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    keys: Sequence[str] | None,
+) -> float:
+    preds, refs = _videos(preds), _videos(refs)
+    if len(preds) != len(refs):
+        raise ValueError(f"{metric.name}: {len(preds)} generated videos but {len(refs)} references")
+    names = list(keys) if keys is not None else [f"video{i}" for i in range(len(preds))]
+    if len(names) != len(preds):
+        raise ValueError(f"{metric.name}: {len(names)} keys for {len(preds)} videos")
+    for key, pred, ref in zip(names, preds, refs, strict=True):
+        metric.update(Sample(key, pred=pred, ref=ref))
+    return metric.compute()
+
+
+def psnr(
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    *,
+    protocol: Protocol | None = None,
+    keys: Sequence[str] | None = None,
+    device: str = "cpu",
+    truncate_frames: bool = False,
+) -> float:
+    """PSNR of generated uint8 videos against their references, paired in order: per frame, mean per video, mean
+    over videos (protocol bd16 unless given). A single video [T, H, W, 3] stands for a list of one."""
+    metric = PSNR(protocol or get_protocol("bd16"), device=device, truncate_frames=truncate_frames)
+    return _mean_over_pairs(metric, preds, refs, keys)
+
+
+def ssim(
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    *,
+    protocol: Protocol | None = None,
+    keys: Sequence[str] | None = None,
+    device: str = "cpu",
+    truncate_frames: bool = False,
+) -> float:
+    """SSIM (luma) of generated uint8 videos against their references, averaged as `psnr`."""
+    metric = SSIM(protocol or get_protocol("bd16"), device=device, truncate_frames=truncate_frames)
+    return _mean_over_pairs(metric, preds, refs, keys)
+
+
+def lpips(
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    *,
+    weights: str | Path,
+    trunk: str | Path | None = None,
+    protocol: Protocol | None = None,
+    keys: Sequence[str] | None = None,
+    device: str = "cpu",
+    truncate_frames: bool = False,
+) -> float:
+    """LPIPS (v0.1, AlexNet, weights from the local file `weights`, see `LPIPS`) of generated uint8 videos against
+    their references, averaged as `psnr`."""
+    protocol = protocol or get_protocol("bd16")
+    metric = LPIPS(protocol, weights=weights, trunk=trunk, device=device, truncate_frames=truncate_frames)
+    return _mean_over_pairs(metric, preds, refs, keys)

@@ -19,7 +19,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmark.protocol import BACKGROUND_METRICS, get_protocol
+from benchmark.metrics import BACKGROUND_METRICS
+from benchmark.metrics.base import ResultRow
+from benchmark.protocol import get_protocol
 from benchmark.reference_rows import (
     REFERENCE_ROWS,
     injected_translation_error,
@@ -53,14 +55,14 @@ def _fmt(value: float) -> str:
 
 
 def build_report(
-    results: dict[str, list[dict]],
+    results: dict[str, list[ResultRow]],
     labels: dict[str, str],
     frames: int,
     shift_px: float,
     timing: dict[str, float],
     args: argparse.Namespace,
 ) -> str:
-    per = {row: {r["metric"]: r for r in rows} for row, rows in results.items()}
+    per = {row: {r.metric: r.to_dict() for r in rows} for row, rows in results.items()}
     keys = sorted(labels)
     moving = [k for k in keys if labels[k] != "static"]
     injected = injected_translation_error(frames, shift_px)

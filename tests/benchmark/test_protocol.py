@@ -1,4 +1,4 @@
-"""Protocols: views carry what determines a metric, arguments are validated, files are hashed."""
+"""Protocols: the protocol-wide part of every view, arguments validated, files hashed."""
 
 from __future__ import annotations
 
@@ -6,16 +6,18 @@ import dataclasses
 
 import pytest
 
-from benchmark.protocol import Protocol, get_protocol, sha256_file
+from benchmark.protocol import NETWORKS, Protocol, get_protocol, sha256_file
 
 
-def test_views_only_carry_what_matters_for_the_metric() -> None:
+def test_the_base_view_holds_only_what_every_metric_shares() -> None:
     p = get_protocol("bd16")
-    q = dataclasses.replace(p, fid_frames=4)
-    assert p.view_json("fvd") == q.view_json("fvd")  # FVD does not depend on FID's frame sampling
-    assert p.view_json("fid") != q.view_json("fid")
-    assert p.view("fvd")["network"]["name"] == "i3d-400"
-    assert get_protocol("bd16-stylegan-v").view("fvd")["network"]["name"] == "i3d-torchscript"
+    assert p.base_view("psnr") == {"protocol": "bd16", "metric": "psnr", "num_videos": None}  # no network for psnr
+    fvd = p.bind_weights("i3d-400", "ab" * 32).base_view("fvd")
+    assert fvd["network"] == NETWORKS["i3d-400"].as_dict() and fvd["weights_sha256"] == "ab" * 32
+    assert "weights_file" not in fvd["network"]  # where a file comes from does not change the numbers
+    assert p.base_view("fvd")["weights_sha256"] is None  # nothing bound yet
+    assert dataclasses.replace(p, num_videos=50).base_view("fid")["num_videos"] == 50
+    assert get_protocol("bd16-stylegan-v").base_view("fvd")["network"]["name"] == "i3d-torchscript"
 
 
 def test_protocol_arguments_are_validated() -> None:

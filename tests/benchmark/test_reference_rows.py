@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from benchmark.protocol import BACKGROUND_METRICS, get_protocol
+from benchmark.metrics import BACKGROUND_METRICS
+from benchmark.protocol import get_protocol
 from benchmark.reference_rows import (
     REFERENCE_ROWS,
     injected_translation_error,
@@ -29,7 +30,9 @@ def rows(reference, tmp_path_factory) -> dict[str, dict[str, dict]]:
     """row -> metric -> result row, for the three reference rows scored against the corpus."""
     folders = write_reference_rows(reference, tmp_path_factory.mktemp("bg_rows"), shift_px=SHIFT_PX)
     results = score_reference_rows(folders, reference, get_protocol("bd16"))
-    return {row: {r["metric"]: r for r in rs} for row, rs in results.items()}
+    for row, rs in results.items():
+        assert {(r.model, r.extras["reference_row"]) for r in rs} == {(row, row)}  # each row names itself
+    return {row: {r.metric: r.to_dict() for r in rs} for row, rs in results.items()}
 
 
 def test_ground_truth_row_is_tracker_noise(rows, reference):
