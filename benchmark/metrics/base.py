@@ -147,6 +147,9 @@ class Metric(ABC):
         self.protocol = check_protocol(protocol, self.name)
         self.view = self.view_json(self.protocol, **self.view_options())
         self.state: dict[str, np.ndarray] = self.initial_state()
+        not_float64 = sorted(k for k, v in self.state.items() if np.asarray(v).dtype != np.float64)
+        if not_float64:  # sums in lower precision would make merged states depend on how the data was split
+            raise TypeError(f"{self.name}: state entries {not_float64} are not float64")
         self.per_video: dict[str, float] = {}
         self.records: dict[str, dict[str, Any]] = {table: {} for table in self.record_tables}
 
@@ -193,6 +196,7 @@ class Metric(ABC):
         return keys
 
     def num_videos(self) -> int:
+        """Videos this state has seen (the row's `num_videos` unless the harness says otherwise)."""
         return len(self.video_keys())
 
     def check_sample(self, sample: Sample) -> None:
@@ -205,6 +209,7 @@ class Metric(ABC):
         self.require_new(sample.key)
 
     def require_new(self, key: str) -> None:
+        """Refuse a video this state has already seen: counted twice, it would weigh double in the mean."""
         if key in self.per_video or any(key in table for table in self.records.values()):
             raise ValueError(f"{self.name}: video {key!r} was already scored")
 

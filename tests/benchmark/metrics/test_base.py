@@ -80,6 +80,18 @@ def test_a_new_metric_gets_merge_reset_view_and_row_from_the_base() -> None:
         first.compute()
 
 
+class Float32Sums(MeanLevelGap):
+    name = "float32-sums"
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        return {"sum": np.zeros((), np.float32), "count": np.zeros((), np.float64)}
+
+
+def test_state_must_be_float64() -> None:
+    with pytest.raises(TypeError, match=r"float32-sums: state entries \['sum'\] are not float64"):
+        Float32Sums(BD16)
+
+
 def test_merge_refuses_what_cannot_be_added() -> None:
     a, b = MeanLevelGap(BD16), MeanLevelGap(BD16)
     a.update(Sample("k", *_pair(10, 1)))
