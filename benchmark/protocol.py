@@ -3,7 +3,9 @@
 A number means something only together with how it was made: frames per clip, which frames, resolution and resize,
 the feature network and the exact weights file, how many videos. A `Protocol` holds those choices under a name; the
 name and the parts of the protocol that determine a metric (its *view*) go into every statistics file and every result
-row, and statistics whose views differ are refused (`ProtocolMismatchError`) instead of being compared.
+row, and statistics whose views differ are refused (`ProtocolMismatchError`) instead of being compared. Each metric
+declares its view (`benchmark.metrics.base.Metric.protocol_view`); the protocol gives the part that is the same for
+every metric (`Protocol.base_view`).
 
 Weights are bound at run time: a protocol names the network, `bind_weights` records the sha256 of the local file that
 was actually used, so two runs with different weights files never share a view even under the same protocol name.
@@ -21,7 +23,6 @@ from curation.hashing import file_sha256 as sha256_file  # one hashing routine f
 from curation.weights import REGISTRY, WeightFile
 
 __all__ = [
-    "BACKGROUND_METRICS",
     "CLIP_SAMPLINGS",
     "METRIC_NETWORK",
     "NETWORKS",
@@ -109,13 +110,6 @@ METRIC_NETWORK: dict[str, str] = {
     "fid-vid": "fidvid-r3d50",
     "lpips": "lpips-alex",
 }
-PIXEL_METRICS = ("psnr", "ssim", "lpips")
-FEATURE_METRICS = ("fvd", "cd-fvd", "fid", "fid-vid")
-# The background-motion suite (benchmark.background_metrics): generated videos against the ground truth's background.
-BACKGROUND_METRICS = (
-    "bg-track", "bg-camera", "bg-camera-translation", "bg-camera-rotation", "bg-camera-scale", "bg-camera-label",
-    "bg-epipolar", "bg-dynamics",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -161,28 +155,16 @@ class Protocol:
         """The same protocol with the sha256 of the weights file actually loaded for `network` recorded."""
         return dataclasses.replace(self, weights_sha256={**self.weights_sha256, network: sha256})
 
-    def view(self, metric: str) -> dict[str, Any]:
-        """Everything that determines `metric`'s statistics or values under this protocol (canonical, JSON-able)."""
+    def base_view(self, metric: str) -> dict[str, Any]:
+        """The protocol-wide part of `metric`'s view: this protocol's name, the metric, the number of videos and, for a
+        metric with a feature network here, the network as the protocol sees it and the sha256 of its bound weights.
+        Each metric adds the protocol fields it reads (`benchmark.metrics.base.Metric.protocol_view`)."""
         out: dict[str, Any] = {"protocol": self.name, "metric": metric, "num_videos": self.num_videos}
-        if metric in ("fvd", "cd-fvd"):
-            out |= {"frames": self.frames, "clip_sampling": self.clip_sampling}
-        elif metric == "fid":
-            out |= {"fid_frames": self.fid_frames}
-        elif metric == "fid-vid":
-            out |= {"segment_frames": self.frames, "segments": "consecutive, last one padded with its last frame"}
-        elif metric in PIXEL_METRICS or metric in BACKGROUND_METRICS:
-            # Background errors are in pixels of the compared frames: the resolution is part of what they mean.
-            out |= {"pixel_resolution": self.pixel_resolution}
-        else:
-            raise KeyError(f"unknown metric {metric!r}")
         if metric in self.networks:
             spec = self.network(metric)
             out["network"] = spec.as_dict()
             out["weights_sha256"] = self.weights_sha256.get(spec.name)
         return out
-
-    def view_json(self, metric: str) -> str:
-        return json.dumps(self.view(metric), sort_keys=True, separators=(",", ":"))
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -206,7 +188,7 @@ def get_protocol(name: str) -> Protocol:
 
 
 def require_same_view(found: str, expected: str, *, what: str) -> None:
-    """Refuse to combine two things whose protocol views (JSON from `Protocol.view_json`) differ, naming the fields."""
+    """Refuse to combine two things whose protocol views (a metric's `view_json`) differ, naming the fields."""
     if found == expected:
         return
     a, b = json.loads(found), json.loads(expected)

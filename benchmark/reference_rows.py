@@ -16,18 +16,20 @@ plan to re-render and are refused (frozen and shifted backgrounds would need inp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from benchmark.background_truth import ground_truth_path
-from benchmark.protocol import BACKGROUND_METRICS, Protocol
+from benchmark.metrics import BACKGROUND_METRICS
+from benchmark.metrics.background.truth import ground_truth_path
+from benchmark.metrics.base import ResultRow
+from benchmark.protocol import Protocol
 from curation.synthetic.clip import GENERATOR_VERSION, SynthConfig, SyntheticClip, plan_clip
 from curation.synthetic.corpus import read_ground_truth
 from curation.video.encode import write_mp4
@@ -159,13 +161,15 @@ def score_reference_rows(
     protocol: Protocol,
     *,
     log: Callable[[str], None] = lambda _: None,
-) -> dict[str, list[dict[str, Any]]]:
-    """The background suite's result rows for each reference row's folder against `ref_dir`."""
-    from benchmark.score import ScoreOptions, score  # the harness imports the suite; keep this module light
+) -> dict[str, list[ResultRow]]:
+    """The background suite's result rows for each reference row's folder against `ref_dir` (the row's name is the
+    rows' model, and their `reference_row`)."""
+    from benchmark.scoring import ScoreOptions, score  # the harness imports every metric; keep this module light
 
     options = ScoreOptions(protocol=protocol, metrics=BACKGROUND_METRICS)
     results = {}
     for row, folder in folders.items():
         log(f"scoring {row}")
-        results[row] = [{**r, "reference_row": row} for r in score(folder, ref_dir, options, log=log)]
+        rows = score(folder, ref_dir, dataclasses.replace(options, model=row), log=log)
+        results[row] = [r.with_extras(reference_row=row) for r in rows]
     return results

@@ -17,14 +17,25 @@ import numpy.typing as npt
 
 from benchmark.protocol import ProtocolMismatchError, require_same_view
 
-__all__ = ["STATS_FORMAT", "FeatureStats", "load_stats", "save_stats", "stats_path"]
+__all__ = ["STATS_FORMAT", "FeatureStats", "feature_sums", "load_stats", "save_stats", "stats_path"]
 
 STATS_FORMAT = 1
 
 
+def feature_sums(features: npt.ArrayLike, dim: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """(rows, Σx, Σxxᵀ) in float64 of a batch of feature rows [B, dim]: what the batch adds to summable statistics.
+    Rows with NaN or infinity are refused: they would poison the sums."""
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"features must have shape [B, {dim}], got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("features contain NaN or infinite values (a broken input video or weights file?)")
+    return x.shape[0], x.sum(axis=0), x.T @ x
+
+
 @dataclass
 class FeatureStats:
-    """n, Σx, Σxxᵀ of feature vectors of one dimension, under one protocol view (see `Protocol.view_json`)."""
+    """n, Σx, Σxxᵀ of feature vectors of one dimension, under one protocol view (a metric's `view_json`)."""
 
     dim: int
     view: str  # JSON of the protocol view; "" only for untagged scratch statistics
@@ -51,15 +62,11 @@ class FeatureStats:
         return json.loads(self.view)["metric"] if self.view else ""
 
     def update(self, features: npt.ArrayLike) -> None:
-        """Add a batch of feature rows [B, dim]. Rows with NaN or infinity are refused: they would poison the sums."""
-        x = np.asarray(features, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"features must have shape [B, {self.dim}], got {x.shape}")
-        if not np.all(np.isfinite(x)):
-            raise ValueError("features contain NaN or infinite values (a broken input video or weights file?)")
-        self.n += x.shape[0]
-        self.total += x.sum(axis=0)
-        self.outer += x.T @ x
+        """Add a batch of feature rows [B, dim] (see `feature_sums`)."""
+        n, total, outer = feature_sums(features, self.dim)
+        self.n += n
+        self.total += total
+        self.outer += outer
 
     def merge(self, other: FeatureStats) -> None:
         """Add `other`'s state into this one (same dimension and protocol view required)."""

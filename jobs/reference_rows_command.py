@@ -44,7 +44,7 @@ def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name:
     """
     from benchmark.protocol import get_protocol
     from benchmark.reference_rows import REFERENCE_ROWS, score_reference_rows, write_reference_rows
-    from benchmark.score import write_results
+    from benchmark.scoring import write_results
 
     try:
         protocol = get_protocol(protocol_name)
@@ -59,7 +59,7 @@ def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name:
     for row, rows in results.items():
         for path in write_results(rows, out / row):
             click.echo(f"wrote {path}", err=True)
-    values = {row: {r["metric"]: r["value"] for r in rows} for row, rows in results.items()}
+    values = {row: {r.metric: r.value for r in rows} for row, rows in results.items()}
     click.echo(f"{'metric':22s}" + "".join(f"{row:>20s}" for row in REFERENCE_ROWS))
     for metric in values[REFERENCE_ROWS[0]]:
         cells = "".join(

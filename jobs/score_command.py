@@ -78,6 +78,8 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, Path]:
     "--truncate-frames", is_flag=True, help="Pixel metrics: compare the first min(T) frames when counts differ."
 )
 @click.option("--allow-constant-videos", is_flag=True, help="Score single-colour videos instead of refusing them.")
+@click.option("--model", help="The rows' model name (default: the name of the --pred folder).")
+@click.option("--benchmark", help="The rows' benchmark name (default: --dataset, if given).")
 def score_command(
     pred: Path,
     ref: Path,
@@ -93,13 +95,15 @@ def score_command(
     batch_size: int,
     truncate_frames: bool,
     allow_constant_videos: bool,
+    model: str | None,
+    benchmark: str | None,
 ) -> None:
     """Score generated videos (--pred) against references (--ref), matched by file stem, under a named protocol.
 
     Writes one result row per metric. Weights are read from local files only; nothing is downloaded.
     """
     from benchmark.protocol import get_protocol
-    from benchmark.score import ScoreOptions, expand_metrics, score, write_results
+    from benchmark.scoring import ScoreOptions, expand_metrics, score, write_results
 
     try:
         options = ScoreOptions(
@@ -114,6 +118,8 @@ def score_command(
             dataset=dataset,
             truncate_frames=truncate_frames,
             allow_constant=allow_constant_videos,
+            model=model,
+            benchmark=benchmark,
         )
         rows = score(pred, ref, options, log=lambda line: click.echo(line, err=True))
     except (KeyError, ValueError, FileNotFoundError) as exc:
@@ -121,4 +127,4 @@ def score_command(
     for path in write_results(rows, out):
         click.echo(f"wrote {path}", err=True)
     for row in rows:
-        click.echo(f"{row['metric']:21s} {row['value']:.6g}  ({row['protocol']}, {row['num_videos']} videos)")
+        click.echo(f"{row.metric:21s} {row.value:.6g}  ({row.protocol}, {row.num_videos} videos)")

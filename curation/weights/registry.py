@@ -113,11 +113,11 @@ WEIGHTS: tuple[WeightFile, ...] = (
                "pyiqa: non-commercial; LPIPS (BSD-2)", sha256_prefix="df73285e",
                note="pyiqa's LPIPS v0.1 AlexNet (whole network); the `lpips` package's weights/v0.1/alex.pth (linear "
                     "heads only) also loads, with torchvision-alexnet as the trunk (`score --lpips-trunk`)",
-               used_by="benchmark.pixel_metrics (LPIPS)"),
+               used_by="benchmark.metrics.pixel (LPIPS)"),
     WeightFile("torchvision-alexnet", "lpips", "alexnet-owt-7be5be79.pth",
                "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "BSD-3 (torchvision)",
                sha256_prefix="7be5be79", note="the AlexNet trunk for LPIPS files that hold only the linear heads",
-               used_by="benchmark.pixel_metrics (LPIPS trunk)"),
+               used_by="benchmark.metrics.pixel (LPIPS trunk)"),
 )  # fmt: skip
 
 REGISTRY: dict[str, WeightFile] = {w.name: w for w in WEIGHTS}

@@ -19,14 +19,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmark.protocol import BACKGROUND_METRICS, get_protocol
+from benchmark.metrics import BACKGROUND_METRICS
+from benchmark.metrics.base import ResultRow
+from benchmark.protocol import get_protocol
 from benchmark.reference_rows import (
     REFERENCE_ROWS,
     injected_translation_error,
     score_reference_rows,
     write_reference_rows,
 )
-from benchmark.score import write_results
+from benchmark.scoring import write_results
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus
 from jobs.bench.report import write_report
@@ -53,14 +55,14 @@ def _fmt(value: float) -> str:
 
 
 def build_report(
-    results: dict[str, list[dict]],
+    results: dict[str, list[ResultRow]],
     labels: dict[str, str],
     frames: int,
     shift_px: float,
     timing: dict[str, float],
     args: argparse.Namespace,
 ) -> str:
-    per = {row: {r["metric"]: r for r in rows} for row, rows in results.items()}
+    per = {row: {r.metric: r.to_dict() for r in rows} for row, rows in results.items()}
     keys = sorted(labels)
     moving = [k for k in keys if labels[k] != "static"]
     injected = injected_translation_error(frames, shift_px)

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from benchmark.frechet import frechet_distance, frechet_distance_sqrtm
+from benchmark.metrics.frechet_distance import frechet_distance, frechet_distance_sqrtm
 from jobs.bench.report import write_report
 
 

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
-import torch
 
 from benchmark.features.i3d import I3DFeatures, build_i3d
 from benchmark.features.inception import FIDInceptionPool3, InceptionFeatures, build_fid_inception
 from benchmark.features.r3d50 import R3D50Features, build_r3d50
 from benchmark.features.videomae import VideoMAEFeatures, build_videomae
+from tests.helpers.background import write_reference_corpus
+from tests.helpers.networks import seeded
 from tests.helpers.videos import moving_square_video
 
 TINY_VIDEOMAE = dict(embed_dim=24, depth=1, num_heads=2)
-
-
-def seeded(
-    module: torch.nn.Module, seed: int, example: tuple[int, ...] | None = None, scale: float = 1.0
-) -> torch.nn.Module:
-    """Random weights from `seed`; with `example` (an input shape), BatchNorm statistics are set from one batch of
-    noise of the input's range (`scale`), as a trained network's would be: without that, features vanish (~1e-8) or
-    explode (~1e4), and distances are zero for the wrong reason or too large for absolute tolerances."""
-    torch.manual_seed(seed)
-    for m in module.modules():
-        if hasattr(m, "reset_parameters") and m is not module:
-            m.reset_parameters()
-    if example is not None:
-        for m in module.modules():
-            if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
-                m.momentum = None  # cumulative average: the running statistics become this batch's
-                m.reset_running_stats()
-        module.train()
-        with torch.no_grad():
-            module((torch.rand(example) * 2 - 1) * scale)
-    return module.eval()
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +43,9 @@ def videomae_net() -> VideoMAEFeatures:
 @pytest.fixture
 def videos() -> list[np.ndarray]:
     return [moving_square_video(16, (32, 40), seed=s) for s in range(4)]
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory) -> Path:
+    """A folder of six synthetic ground-truth clips (`tests.helpers.background.CHOSEN`): mp4, ground truth, plan."""
+    return write_reference_corpus(tmp_path_factory.mktemp("bg_corpus"), tmp_path_factory.mktemp("bg_ref"))

@@ -6,12 +6,12 @@ import socket
 
 import pytest
 
-from benchmark.background_metrics import BackgroundSuite
 from benchmark.features.i3d import build_i3d
 from benchmark.features.inception import build_fid_inception
 from benchmark.features.r3d50 import build_r3d50
 from benchmark.features.videomae import build_videomae
-from benchmark.pixel_metrics import PSNR, SSIM, build_lpips
+from benchmark.metrics.background.suite import BackgroundSuite
+from benchmark.metrics.pixel import PSNR, SSIM, build_lpips
 from benchmark.protocol import get_protocol
 from curation.weights import WeightsNotFoundError, resolve_weights
 
@@ -50,7 +50,7 @@ def test_weights_are_read_from_local_files_or_reported_missing_never_fetched(no_
     import torch
 
     from benchmark.features import load_feature_net
-    from benchmark.score import ScoreOptions, _build_families
+    from benchmark.scoring import ScoreOptions, build_metrics
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv("BACKDROP_WEIGHTS", str(tmp_path / "default"))
@@ -59,7 +59,7 @@ def test_weights_are_read_from_local_files_or_reported_missing_never_fetched(no_
         with pytest.raises(WeightsNotFoundError, match=f"weights {network} .*never downloads them on its own"):
             resolve_weights(network)
     with pytest.raises(WeightsNotFoundError, match="--weights-dir"):
-        _build_families(ScoreOptions(get_protocol("bd16")))
+        build_metrics(ScoreOptions(get_protocol("bd16")))
     saved = tmp_path / "i3d.pt"
     torch.save(build_i3d().state_dict(), saved)
     assert load_feature_net("fvd-i3d-400", resolve_weights("fvd-i3d-400", saved)).network == "fvd-i3d-400"

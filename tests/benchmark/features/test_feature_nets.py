@@ -208,7 +208,7 @@ def test_videomae_preprocessing_is_cdfvds() -> None:
 
 def test_missing_weights_name_the_path_and_the_source(tmp_path, monkeypatch) -> None:
     from benchmark.protocol import get_protocol
-    from benchmark.score import ScoreOptions, _build_families
+    from benchmark.scoring import ScoreOptions, build_metrics
 
     with pytest.raises(WeightsNotFoundError, match=r"i3d_pretrained_400\.pt.*songweige/TATS"):
         resolve_weights("fvd-i3d-400", weights_dir=tmp_path)
@@ -217,7 +217,7 @@ def test_missing_weights_name_the_path_and_the_source(tmp_path, monkeypatch) -> 
     # No folder given: the default weights directory (here an empty one); the error says how score takes another.
     monkeypatch.setenv("BACKDROP_WEIGHTS", str(tmp_path / "default"))
     with pytest.raises(WeightsNotFoundError, match="--weights-dir"):
-        _build_families(ScoreOptions(get_protocol("bd16"), metrics=("fid-vid",)))
+        build_metrics(ScoreOptions(get_protocol("bd16"), metrics=("fid-vid",)))
 
 
 def test_wrong_or_unsafe_weights_are_refused(tmp_path) -> None:

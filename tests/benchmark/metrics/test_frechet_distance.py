@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmark.frechet import frechet_distance, frechet_distance_sqrtm, trace_sqrt_product
+from benchmark.metrics.frechet_distance import frechet_distance, frechet_distance_sqrtm, trace_sqrt_product
 
 
 def _orthogonal(rng: np.random.Generator, d: int) -> np.ndarray:

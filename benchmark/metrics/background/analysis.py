@@ -3,8 +3,8 @@
 The ground truth's frame-0 background query points are tracked through the generated video with the CPU tracker
 (`curation.motion.tracks.track_points`), the camera is estimated from those tracks
 (`curation.motion.camera_estimation`), and everything is compared with the ground truth's tracks and homographies.
-Definitions, units and conventions are in docs/metrics.md ("Background-motion suite"); `benchmark.background_metrics`
-accumulates these values over videos.
+Definitions, units and conventions are in docs/metrics.md ("Background-motion suite");
+`benchmark.metrics.background.suite` accumulates these values over videos.
 
 Valid points: (t, n) with t >= 1 where the ground truth sees background point n both in frame 0 and in frame t.
 """
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from benchmark.background_truth import BackgroundTruth
-from benchmark.epipolar import EpipolarConfig, epipolar_errors
+from benchmark.metrics.background.epipolar import EpipolarConfig, epipolar_errors
+from benchmark.metrics.background.truth import BackgroundTruth
 from curation.motion import camera_labels as cm
 from curation.motion.camera_estimation import CameraConfig, corner_error, estimate_camera
 from curation.motion.tracks import TrackerConfig, make_track_mask, track_points

@@ -1,4 +1,5 @@
-"""PSNR, SSIM, LPIPS through pyiqa: the per-frame → per-video → over-videos convention, and local LPIPS weights."""
+"""PSNR, SSIM, LPIPS through pyiqa: the per-frame → per-video → over-videos convention, merge invariants, frame and
+size handling, the stateless functions, and local LPIPS weights."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import pytest
 import torch
 import torchvision
 
-from benchmark.pixel_metrics import LPIPS, PSNR, SSIM, build_lpips, load_lpips_weights
-from benchmark.protocol import ProtocolMismatchError, get_protocol
+from benchmark.metrics.base import Sample
+from benchmark.metrics.pixel import LPIPS, PSNR, SSIM, build_lpips, load_lpips_weights, lpips, psnr, ssim
+from benchmark.protocol import Protocol, ProtocolMismatchError, get_protocol, sha256_file
+from benchmark.video import resize_video
 
 BD16 = get_protocol("bd16")
 
@@ -29,8 +32,8 @@ def test_psnr_is_averaged_per_video_then_over_videos() -> None:
     metric = PSNR(BD16)
     short = _noisy_pair(2, seed=0, sigma=4.0)
     long = _noisy_pair(6, seed=1, sigma=20.0)
-    v_short = metric.update(*short, key="short")
-    v_long = metric.update(*long, key="long")
+    v_short = metric.update(Sample("short", *short))
+    v_long = metric.update(Sample("long", *long))
     assert v_short == pytest.approx(_psnr_by_hand(*short).mean(), rel=1e-5)
     assert v_long == pytest.approx(_psnr_by_hand(*long).mean(), rel=1e-5)
     assert metric.compute() == pytest.approx((v_short + v_long) / 2, rel=1e-12)
@@ -51,18 +54,69 @@ def test_psnr_of_identical_frames_is_capped_and_ssim_is_one() -> None:
 
 def test_pixel_state_merges_and_refuses_duplicates() -> None:
     a, b = PSNR(BD16), PSNR(BD16)
-    a.update(*_noisy_pair(2, 3, 5.0), key="k1")
-    b.update(*_noisy_pair(2, 4, 5.0), key="k2")
+    a.update(Sample("k1", *_noisy_pair(2, 3, 5.0)))
+    b.update(Sample("k2", *_noisy_pair(2, 4, 5.0)))
     whole = PSNR(BD16)
-    whole.update(*_noisy_pair(2, 3, 5.0), key="k1")
-    whole.update(*_noisy_pair(2, 4, 5.0), key="k2")
+    whole.update(Sample("k1", *_noisy_pair(2, 3, 5.0)))
+    whole.update(Sample("k2", *_noisy_pair(2, 4, 5.0)))
     a.merge(b)
     assert a.compute() == pytest.approx(whole.compute(), rel=1e-12)
     with pytest.raises(ValueError, match="already scored"):
-        a.update(*_noisy_pair(2, 4, 5.0), key="k2")
+        a.update(Sample("k2", *_noisy_pair(2, 4, 5.0)))
     other = PSNR(get_protocol("bd16-uniform").__class__("bd16-px64", pixel_resolution=64))
     with pytest.raises(ProtocolMismatchError):
         a.merge(other)
+
+
+def test_any_split_merges_into_the_whole() -> None:
+    pairs = {f"k{i}": _noisy_pair(2 + i % 3, seed=10 + i, sigma=3.0 + 4 * i) for i in range(6)}
+    whole = SSIM(BD16)
+    for key, pair in pairs.items():
+        whole.update(Sample(key, *pair))
+    for split in ({"k0"}, {"k1", "k4"}, {"k0", "k2", "k3", "k5"}):
+        first, second = SSIM(BD16), SSIM(BD16)
+        for key, pair in pairs.items():
+            (first if key in split else second).update(Sample(key, *pair))
+        first.merge(second)
+        assert first.per_video == whole.per_video
+        assert first.state["count"] == whole.state["count"] == 6.0
+        assert first.compute() == pytest.approx(whole.compute(), rel=1e-14)
+    assert all(v.dtype == np.float64 for v in whole.state.values())
+
+
+def test_stateless_functions_agree_with_the_metrics() -> None:
+    pairs = [_noisy_pair(3, seed=20 + i, sigma=6.0 * (i + 1)) for i in range(3)]
+    preds, refs = [p for p, _ in pairs], [r for _, r in pairs]
+    for cls, function in ((PSNR, psnr), (SSIM, ssim)):
+        metric = cls(BD16)
+        values = [metric.update(Sample(f"v{i}", p, r)) for i, (p, r) in enumerate(pairs)]
+        assert function(preds, refs) == pytest.approx(metric.compute(), rel=1e-12)
+        assert metric.compute() == pytest.approx(np.mean(values), rel=1e-12)
+        assert function(preds[0], refs[0]) == pytest.approx(values[0], rel=1e-12)  # one video, not a list
+    with pytest.raises(ValueError, match="3 generated videos but 2 references"):
+        psnr(preds, refs[:2])
+
+
+def test_frame_counts_and_sizes_are_handled_by_the_metric() -> None:
+    pred, ref = _noisy_pair(5, seed=30, sigma=10.0)
+    with pytest.raises(ValueError, match=r"gen\.mp4 has 3 frames but its reference ref\.mp4 has 5"):
+        PSNR(BD16).update(Sample("a", pred[:3], ref, pred_name="gen.mp4", ref_name="ref.mp4"))
+    cut = PSNR(BD16, truncate_frames=True)
+    value = cut.update(Sample("a", pred[:3], ref))
+    assert value == pytest.approx(_psnr_by_hand(pred[:3], ref[:3]).mean(), rel=1e-5)
+    assert cut.row().extras == {"truncated_videos": ["a"]} and cut.records["truncated"] == {"a": [3, 5]}
+    with pytest.raises(ValueError, match=r"^a is 32x24 but its reference a is 40x32"):
+        PSNR(BD16).update(Sample("a", pred, _noisy_pair(5, seed=30, sigma=10.0, size=40)[1]))
+    px16 = Protocol("bd16-px16", pixel_resolution=16)
+    resized = PSNR(px16).update(Sample("a", pred, ref))
+    expected = _psnr_by_hand(resize_video(pred, 16), resize_video(ref, 16)).mean()
+    assert resized == pytest.approx(expected, rel=1e-5)
+    with pytest.raises(ValueError, match="no ref"):
+        PSNR(BD16).update(Sample("b", pred=pred))
+    with pytest.raises(ValueError, match="frame_batch"):
+        PSNR(BD16, frame_batch=0)
+    with pytest.raises(TypeError, match="Protocol"):
+        SSIM("bd16")
 
 
 def _random_lpips_state(seed: int) -> dict[str, torch.Tensor]:
@@ -82,8 +136,10 @@ def test_lpips_loads_local_weights_in_both_layouts(tmp_path) -> None:
     metric = LPIPS(BD16, weights=full)
     pred, ref = _noisy_pair(2, seed=5, sigma=30.0, size=72)  # AlexNet needs ~64 px
     assert metric.frame_values(ref, ref) == pytest.approx(0.0, abs=1e-7)
-    value = metric.update(pred, ref, key="a")
+    value = metric.update(Sample("a", pred, ref))
     assert value > 0
+    assert metric.view == LPIPS.view_json(BD16.bind_weights("lpips-alex", sha256_file(full)))
+    assert lpips([pred], [ref], weights=full, keys=["a"]) == pytest.approx(value, rel=1e-12)
 
     # The lpips package's layout: linear heads only, plus torchvision's AlexNet file for the trunk.
     heads = tmp_path / "alex.pth"
@@ -99,6 +155,8 @@ def test_lpips_loads_local_weights_in_both_layouts(tmp_path) -> None:
     trunk = tmp_path / "alexnet-owt-7be5be79.pth"
     torch.save(alexnet.state_dict(), trunk)
     split = LPIPS(BD16, weights=heads, trunk=trunk)
+    both = f"{sha256_file(heads)}+{sha256_file(trunk)}"  # both files determine the values
+    assert split.view == LPIPS.view_json(BD16.bind_weights("lpips-alex", both)) != metric.view
     assert split.frame_values(pred, ref) == pytest.approx(metric.frame_values(pred, ref), rel=1e-6)
     with pytest.raises(ValueError, match="AlexNet trunk"):
         load_lpips_weights(build_lpips().net, heads)

@@ -14,12 +14,18 @@ import torch
 from click.testing import CliRunner
 
 from benchmark.features import load_feature_net
-from benchmark.pixel_metrics import build_lpips
+from benchmark.metrics.base import ResultRow
+from benchmark.metrics.pixel import build_lpips
 from benchmark.protocol import NETWORKS, get_protocol, sha256_file
-from benchmark.score import ScoreOptions, match_pairs, score
+from benchmark.scoring import ScoreOptions, match_pairs, score
 from benchmark.video import read_video
 from jobs.cli import cli
 from tests.helpers.videos import moving_square_video
+
+COMMON_ROW_KEYS = {"metric", "value", "higher_is_better", "protocol", "protocol_view", "num_videos", "per_video"}
+COMMON_ROW_KEYS |= {"pred_dir", "ref_dir", "backdrop_version"}
+FRECHET_ROW_KEYS = COMMON_ROW_KEYS | {"num_feature_rows", "num_reference_rows", "reference_stats"}
+PIXEL_ROW_KEYS = COMMON_ROW_KEYS | {"truncated_videos"}
 
 
 def write_mp4(path: Path, video: np.ndarray, fps: int = 8) -> Path:
@@ -76,6 +82,12 @@ def test_score_cli_end_to_end(pair_folders, weights_dir, tmp_path) -> None:
     for r in rows:
         assert r["protocol"] == "bd16" and json.loads(r["protocol_view"])["protocol"] == "bd16"
         assert r["num_videos"] == 3
+        assert r["model"] == "pred" and r["benchmark"] is None  # the generated folder's name; no dataset given
+        # The keys rows had before the one row type (read from a run of that code): readers rely on them.
+        before = FRECHET_ROW_KEYS if r["metric"] in ("fvd", "fid", "fid-vid") else PIXEL_ROW_KEYS
+        assert before <= set(r), sorted(before - set(r))
+        assert ResultRow.from_dict(r).to_dict() == r
+    assert by_metric["psnr"]["unit"] == "dB" and by_metric["psnr"]["higher_is_better"] is True
     # identical sets
     for name in ("fvd", "fid", "fid-vid"):
         assert by_metric[name]["value"] <= 1e-6, name
@@ -101,10 +113,11 @@ def test_reference_statistics_are_saved_reused_and_protected(tmp_path, weights_d
     options = _fid_options(weights_dir, ref_stats_dir=stats, dataset="synth")
     first = score(pred, ref, options)[0]
     saved = stats / "synth.bd16.fid.npz"
-    assert saved.is_file() and first["reference_stats"] == str(saved)
+    assert saved.is_file() and first.extras["reference_stats"] == str(saved)
+    assert first.benchmark == "synth" and first.model == "pred"  # the dataset names the benchmark by default
     second = score(pred, ref, options)[0]
-    assert second["reference_stats"] == str(saved)
-    assert second["value"] == pytest.approx(first["value"], rel=1e-9)
+    assert second.extras["reference_stats"] == str(saved)
+    assert second.value == pytest.approx(first.value, rel=1e-9)
     # the same protocol name with other weights: the stored statistics are refused, not mixed
     other = tmp_path / "other_weights"
     other.mkdir()
@@ -137,19 +150,20 @@ def test_frame_count_size_and_constant_video_handling(tmp_path) -> None:
     short = make_set(tmp_path / "short", {"a": moving_square_video(4, (32, 32), seed=0)})
     with pytest.raises(ValueError, match=r"short/a\.mp4 has 4 frames but its reference .*ref/a\.mp4 has 6"):
         score(short, ref, _psnr())
-    row = score(short, ref, _psnr(truncate_frames=True))[0]
-    assert row["truncated_videos"] == ["a"] and row["value"] > 30  # same content on the first 4 frames
+    row = score(short, ref, _psnr(truncate_frames=True, model="m1", benchmark="synthA"))[0]
+    assert (row.model, row.benchmark) == ("m1", "synthA")
+    assert row.extras["truncated_videos"] == ["a"] and row.value > 30  # same content on the first 4 frames
 
     small = make_set(tmp_path / "small", {"a": moving_square_video(6, (16, 16), seed=0)})
     with pytest.raises(ValueError, match=r"small/a\.mp4 is 16x16 but its reference .* is 32x32"):
         score(small, ref, _psnr())
     resized = get_protocol("bd16").__class__("bd16-px16", pixel_resolution=16)
-    assert score(small, ref, _psnr(protocol=resized))[0]["num_videos"] == 1
+    assert score(small, ref, _psnr(protocol=resized))[0].num_videos == 1
 
     flat = make_set(tmp_path / "flat", {"a": np.zeros((6, 32, 32, 3), dtype=np.uint8)})
     with pytest.raises(ValueError, match=r"flat/a\.mp4: every frame is a single flat colour"):
         score(flat, ref, _psnr())
-    assert score(flat, ref, _psnr(allow_constant=True))[0]["value"] < 20
+    assert score(flat, ref, _psnr(allow_constant=True))[0].value < 20
 
 
 def test_missing_weights_stop_the_command_with_the_path(tmp_path) -> None:
@@ -169,7 +183,7 @@ def test_weights_from_the_default_directory_unless_a_folder_or_a_file_is_named(
     tmp_path, weights_dir, monkeypatch
 ) -> None:
     """`score` looks where `backdrop weights download` puts files; --weights-dir and --weights NAME=PATH override."""
-    from benchmark.score import _resolve  # what _build_families asks for every network
+    from benchmark.scoring import _resolve  # what build_metrics asks for every network
 
     monkeypatch.setenv("BACKDROP_WEIGHTS", str(weights_dir))
     inception = weights_dir / NETWORKS["fid-inception"].weights.filename

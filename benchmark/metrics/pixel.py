@@ -1,0 +1,302 @@
+"""PSNR, SSIM and LPIPS through pyiqa on the metric contract (`benchmark.metrics.base`): per frame, averaged per
+video and then over videos.
+
+Convention (docs/metrics.md): for each matched pair the metric is computed on every frame pair, the frame values are
+averaged into one value per video, and the reported value is the mean over videos, so every video weighs the same
+whatever its length. (Several papers instead average over all frames of the test set, which weighs long videos more,
+or report per-frame values of the first N frames only.) Inputs are RGB in [0, 1].
+
+- PSNR: pyiqa `psnr` on RGB (test_y_channel=False), data range 1; identical frames give pyiqa's cap of
+  10·log10(1/1e-8) = 80 dB (its eps), not infinity.
+- SSIM: pyiqa `ssim` with its defaults: luma (Y of YCbCr) only, 11x11 Gaussian window σ=1.5, no downsampling.
+- LPIPS: pyiqa's LPIPS v0.1 with the AlexNet trunk, inputs scaled to [-1, 1] inside.
+
+Frames are compared at their native size (both videos the same size) unless the protocol has a `pixel_resolution`
+(both resized, square); frame counts must agree unless the metric is built with `truncate_frames=True` (the first
+min(T) frames are compared and the key is listed in the row's `truncated_videos`).
+
+pyiqa loads weights with pickle enabled and its AlexNet trunk always asks torchvision for ImageNet weights (a
+download), so LPIPS is built here with the trunk created without weights, and both the LPIPS and the trunk weights
+are loaded from local files with weights_only=True and strict=True. Note pyiqa's licence is non-commercial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import types
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from benchmark.metrics.base import MeanOverVideos, Sample, check_protocol
+from benchmark.protocol import Protocol, get_protocol, sha256_file
+from benchmark.video import VideoError, resize_video
+from curation.weights import load_state_dict_file
+
+__all__ = [
+    "LPIPS",
+    "PIXEL_CLASSES",
+    "PSNR",
+    "SSIM",
+    "PixelMetric",
+    "build_lpips",
+    "load_lpips_weights",
+    "lpips",
+    "psnr",
+    "ssim",
+]
+
+# pyiqa's AlexNet wrapper splits torchvision's `features` into five slices at these indices.
+_ALEX_SLICES = ((1, range(0, 2)), (2, range(2, 5)), (3, range(5, 8)), (4, range(8, 10)), (5, range(10, 12)))
+
+
+class PixelMetric(MeanOverVideos):
+    """Per-pair metric: the mean over a pair's frames is the video's value (state: Σ values, number of videos)."""
+
+    requires = ("pred", "ref")
+    record_tables = ("truncated",)  # key -> [generated frames, reference frames] of pairs compared on min(T)
+    pyiqa_name: ClassVar[str]
+    pyiqa_options: ClassVar[dict[str, object]] = {}
+
+    def __init__(
+        self, protocol: Protocol, *, device: str = "cpu", frame_batch: int = 16, truncate_frames: bool = False
+    ) -> None:
+        check_protocol(protocol, self.name)
+        if frame_batch < 1:
+            raise ValueError(f"frame_batch must be >= 1, got {frame_batch}")
+        self.device = torch.device(device)
+        self.frame_batch = frame_batch
+        self.truncate_frames = truncate_frames
+        super().__init__(protocol)
+        self.scorer = self._build()
+
+    @classmethod
+    def protocol_view(cls, protocol: Protocol) -> dict[str, Any]:
+        return super().protocol_view(protocol) | {"pixel_resolution": protocol.pixel_resolution}
+
+    def _build(self) -> torch.nn.Module:
+        import pyiqa  # slow to import (~10 s); only when a pixel metric is asked for
+
+        return pyiqa.create_metric(self.pyiqa_name, device=self.device, as_loss=False, **self.pyiqa_options)
+
+    @torch.no_grad()
+    def frame_values(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """One value per frame pair for uint8 videos [T, H, W, 3] of equal shape."""
+        if pred.shape != ref.shape:
+            raise ValueError(f"{self.name}: shapes differ: {pred.shape} vs {ref.shape}")
+        out = []
+        for i in range(0, pred.shape[0], self.frame_batch):
+            p = torch.from_numpy(np.ascontiguousarray(pred[i : i + self.frame_batch])).permute(0, 3, 1, 2) / 255.0
+            r = torch.from_numpy(np.ascontiguousarray(ref[i : i + self.frame_batch])).permute(0, 3, 1, 2) / 255.0
+            out.append(self.scorer(p.to(self.device), r.to(self.device)).reshape(-1).double().cpu().numpy())
+        return np.concatenate(out)
+
+    def frame_pairs(self, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
+        """The frames compared: resized to the protocol's resolution (once per sample), cut to min(T) if allowed."""
+        pred, ref = sample.pred, sample.ref
+        size = self.protocol.pixel_resolution
+        if size is not None:
+            pred, ref = sample.derived(("resized", size), lambda: (resize_video(pred, size), resize_video(ref, size)))
+        elif pred.shape[1:] != ref.shape[1:]:
+            raise VideoError(
+                f"{sample.name('pred')} is {pred.shape[2]}x{pred.shape[1]} but its reference {sample.name('ref')} is "
+                f"{ref.shape[2]}x{ref.shape[1]}; use a protocol with a pixel_resolution to compare them resized"
+            )
+        if pred.shape[0] != ref.shape[0]:
+            if not self.truncate_frames:
+                raise VideoError(
+                    f"{sample.name('pred')} has {pred.shape[0]} frames but its reference {sample.name('ref')} has "
+                    f"{ref.shape[0]}; pass --truncate-frames (truncate_frames=True) to compare the first min(T) frames"
+                )
+            t = min(pred.shape[0], ref.shape[0])
+            pred, ref = pred[:t], ref[:t]
+        return pred, ref
+
+    def update(self, sample: Sample) -> float:
+        """Score one pair: the mean over its frame pairs, kept under its key and added to the sums."""
+        self.check_sample(sample)
+        value = self.add_value(sample.key, float(np.mean(self.frame_values(*self.frame_pairs(sample)))))
+        if sample.pred.shape[0] != sample.ref.shape[0]:  # compared on min(T): frame_pairs refuses it otherwise
+            self.records["truncated"][sample.key] = [int(sample.pred.shape[0]), int(sample.ref.shape[0])]
+        return value
+
+    def extras(self) -> dict[str, Any]:
+        return {"truncated_videos": sorted(self.records["truncated"])}
+
+
+class PSNR(PixelMetric):
+    name = "psnr"
+    higher_is_better = True
+    unit = "dB"
+    pyiqa_name = "psnr"
+    pyiqa_options: ClassVar[dict[str, object]] = {"test_y_channel": False}
+
+
+class SSIM(PixelMetric):
+    name = "ssim"
+    higher_is_better = True
+    unit = "similarity (1 = identical)"
+    pyiqa_name = "ssim"
+    pyiqa_options: ClassVar[dict[str, object]] = {"test_y_channel": True, "downsample": False}
+
+
+@contextlib.contextmanager
+def _alexnet_without_download() -> Iterator[None]:
+    """While building pyiqa's LPIPS, make its `models.alexnet(weights=...)` build the trunk without weights."""
+    import pyiqa.archs.lpips_arch as arch
+    import torchvision.models
+
+    real = arch.models
+    arch.models = types.SimpleNamespace(alexnet=lambda **_: torchvision.models.alexnet(weights=None))
+    try:
+        yield
+    finally:
+        arch.models = real
+
+
+def build_lpips(*, device: str = "cpu") -> torch.nn.Module:
+    """pyiqa's LPIPS (v0.1, AlexNet) with random weights; nothing is downloaded."""
+    import pyiqa
+
+    with _alexnet_without_download():
+        return pyiqa.create_metric("lpips", device=torch.device(device), as_loss=False, pretrained=False)
+
+
+def load_lpips_weights(net: torch.nn.Module, path: str | Path, *, trunk: str | Path | None = None) -> None:
+    """Load LPIPS weights strictly into pyiqa's LPIPS network `net`.
+
+    `path` holds either the whole network (keys `net.slice*`, `lin*`) or, like the `lpips` package's alex.pth, only
+    the linear heads (`lin*`); then `trunk` must be torchvision's AlexNet state dict (keys `features.N.*`).
+    """
+    state = load_state_dict_file(path)
+    if not any(k.startswith("net.") for k in state):
+        if trunk is None:
+            raise ValueError(
+                f"{path} holds only the LPIPS linear layers; also give the AlexNet trunk weights "
+                "(torchvision's alexnet-owt-7be5be79.pth, https://download.pytorch.org/models/alexnet-owt-7be5be79.pth)"
+            )
+        for key, value in load_state_dict_file(trunk).items():
+            if not key.startswith("features."):
+                continue  # the classifier is not part of LPIPS
+            index = int(key.split(".")[1])
+            slice_no = next(n for n, span in _ALEX_SLICES if index in span)
+            state[f"net.slice{slice_no}.{key[len('features.') :]}"] = value
+    # The scaling layer holds fixed constants (not in the original lpips files): keep the module's own.
+    for key, value in net.state_dict().items():
+        if key.startswith("scaling_layer."):
+            state.setdefault(key, value)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not match pyiqa's LPIPS (alex): {exc}") from exc
+    net.eval()
+
+
+class LPIPS(PixelMetric):
+    name = "lpips"
+    higher_is_better = False
+    unit = "distance (0 = identical)"
+    pyiqa_name = "lpips"
+
+    def __init__(
+        self,
+        protocol: Protocol,
+        *,
+        weights: str | Path,
+        trunk: str | Path | None = None,
+        device: str = "cpu",
+        frame_batch: int = 16,
+        truncate_frames: bool = False,
+    ) -> None:
+        check_protocol(protocol, self.name)
+        self._weights = Path(weights)
+        self._trunk = Path(trunk) if trunk is not None else None
+        sha = sha256_file(self._weights)
+        if self._trunk is not None:  # both files determine the values: hash them together
+            sha = f"{sha}+{sha256_file(self._trunk)}"
+        super().__init__(
+            protocol.bind_weights("lpips-alex", sha),
+            device=device,
+            frame_batch=frame_batch,
+            truncate_frames=truncate_frames,
+        )
+
+    def _build(self) -> torch.nn.Module:
+        scorer = build_lpips(device=str(self.device))
+        load_lpips_weights(scorer.net, self._weights, trunk=self._trunk)
+        return scorer
+
+
+PIXEL_CLASSES: dict[str, type[PixelMetric]] = {cls.name: cls for cls in (PSNR, SSIM, LPIPS)}
+
+
+def _videos(videos: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
+    # A single uint8 video [T, H, W, 3] stands for a list of one.
+    return [videos] if isinstance(videos, np.ndarray) and videos.ndim == 4 else list(videos)
+
+
+def _mean_over_pairs(
+    metric: PixelMetric,
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    keys: Sequence[str] | None,
+) -> float:
+    preds, refs = _videos(preds), _videos(refs)
+    if len(preds) != len(refs):
+        raise ValueError(f"{metric.name}: {len(preds)} generated videos but {len(refs)} references")
+    names = list(keys) if keys is not None else [f"video{i}" for i in range(len(preds))]
+    if len(names) != len(preds):
+        raise ValueError(f"{metric.name}: {len(names)} keys for {len(preds)} videos")
+    for key, pred, ref in zip(names, preds, refs, strict=True):
+        metric.update(Sample(key, pred=pred, ref=ref))
+    return metric.compute()
+
+
+def psnr(
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    *,
+    protocol: Protocol | None = None,
+    keys: Sequence[str] | None = None,
+    device: str = "cpu",
+    truncate_frames: bool = False,
+) -> float:
+    """PSNR of generated uint8 videos against their references, paired in order: per frame, mean per video, mean
+    over videos (protocol bd16 unless given). A single video [T, H, W, 3] stands for a list of one."""
+    metric = PSNR(protocol or get_protocol("bd16"), device=device, truncate_frames=truncate_frames)
+    return _mean_over_pairs(metric, preds, refs, keys)
+
+
+def ssim(
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    *,
+    protocol: Protocol | None = None,
+    keys: Sequence[str] | None = None,
+    device: str = "cpu",
+    truncate_frames: bool = False,
+) -> float:
+    """SSIM (luma) of generated uint8 videos against their references, averaged as `psnr`."""
+    metric = SSIM(protocol or get_protocol("bd16"), device=device, truncate_frames=truncate_frames)
+    return _mean_over_pairs(metric, preds, refs, keys)
+
+
+def lpips(
+    preds: np.ndarray | Sequence[np.ndarray],
+    refs: np.ndarray | Sequence[np.ndarray],
+    *,
+    weights: str | Path,
+    trunk: str | Path | None = None,
+    protocol: Protocol | None = None,
+    keys: Sequence[str] | None = None,
+    device: str = "cpu",
+    truncate_frames: bool = False,
+) -> float:
+    """LPIPS (v0.1, AlexNet, weights from the local file `weights`, see `LPIPS`) of generated uint8 videos against
+    their references, averaged as `psnr`."""
+    protocol = protocol or get_protocol("bd16")
+    metric = LPIPS(protocol, weights=weights, trunk=trunk, device=device, truncate_frames=truncate_frames)
+    return _mean_over_pairs(metric, preds, refs, keys)
