@@ -5,9 +5,9 @@ Ray), writes and scores the training-free reference rows (background-motion suit
 the ground truth with PSNR (SSIM costs 25 s and 5 GB a 512x512 clip here). Everything goes through the `backdrop`
 command line, whose commands are stable across refactors, so the same script runs on any revision.
 
-The fingerprint holds the sha256 of every shard, index and manifest file and every score at full precision. With
-`--compare OLD.json` the fresh run is compared against an earlier one: files byte for byte, scores within 1e-9.
-Shards record the sources' absolute paths, so compare runs made in the same `--work` folder.
+The fingerprint holds the sha256 of every shard, index and manifest file and every score at full precision. A run is
+compared against the committed baseline (or `--compare OLD.json`): files byte for byte, scores within 1e-9; it exits
+1 on any difference. Shards record the sources' absolute paths, so compare runs made in the same `--work` folder.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ from jobs.bench.report import REPORTS, write_report
 
 DEMO_CONFIG = "clips:\n  frames: 24\n  short_side: 256\ntracks:\n  grid_step: 16\nquality:\n  pyiqa: []\n"
 TOLERANCE = 1e-9
+#: Made by this script (`--no-compare --save reports/behaviour_fingerprint.json`) on the code of commit 816e5bd,
+#: before issue 10's restructuring.
+BASELINE = REPORTS / "behaviour_fingerprint.json"
 
 
 def backdrop(*args: str | Path) -> None:
@@ -115,27 +118,39 @@ def differences(old: Any, new: Any, where: str = "") -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/backdrop-fingerprint"))
-    parser.add_argument("--compare", type=Path, help="An earlier fingerprint JSON to compare against.")
-    parser.add_argument("--save", type=Path, default=REPORTS / "behaviour_fingerprint.json")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=BASELINE,
+        help="An earlier fingerprint to compare against (default: the baseline).",
+    )
+    parser.add_argument("--no-compare", action="store_true", help="Only write the fingerprint (a new baseline).")
+    parser.add_argument("--save", type=Path, default=Path("/tmp/backdrop-fingerprint.json"))
     args = parser.parse_args()
+    if args.no_compare:
+        args.compare = None
     result = fingerprint(args.work)
+    compared = ""
     if args.compare is not None:
         found = differences(json.loads(args.compare.read_text()), result)
         for line in found:
             print(line)
         print(f"{len(found)} differences against {args.compare}")
+        compared = f"This run against `{args.compare}`: **{len(found)} differences**.\n"
         if found:
-            raise SystemExit(1)
+            compared += "".join(f"- {line}\n" for line in found[:50])
     args.save.write_text(json.dumps(result, indent=1, sort_keys=True) + "\n")
     files = sum(len(v) for k, v in result.items() if k.startswith(("corpus", "curated")))
     body = (
         f"Files hashed: {files}; scores: reference rows (background suite) and the frozen row's PSNR.\n"
-        f"Fingerprint: `{args.save.name}` beside this report. Compare a later run with\n"
-        "`python -m jobs.bench.behaviour_fingerprint --compare reports/behaviour_fingerprint.json"
-        " --save /tmp/new.json`"
-        f" (files byte for byte, scores within {TOLERANCE:g}).\n"
+        f"Fingerprint written to `{args.save}`. The baseline `reports/behaviour_fingerprint.json` was made by this\n"
+        "script (`--no-compare --save reports/behaviour_fingerprint.json`) on the code of commit 816e5bd, before\n"
+        "issue 10's restructuring; by default a run is compared with it: files byte for byte, scores within"
+        f" {TOLERANCE:g}.\n\n{compared}"
     )
     print(write_report("behaviour_fingerprint", "jobs.bench.behaviour_fingerprint", body))
+    if compared and found:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
