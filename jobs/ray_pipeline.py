@@ -1,9 +1,9 @@
 """The curation stages as a Ray Data pipeline: a thin wrapper, all logic stays in `curation`.
 
 The operators come from the pipeline spec (`curation.pipeline.spec.plan_operators`): the source stage and the CPU
-stages after it run in one `flat_map` worker per source, a GPU stage is a `map` of its own, and each operator asks
-for its stages' declared resources (`resources_for` the configuration). The last operator turns each record into
-its manifest row and shard members on the worker, so the frames never travel to the driver.
+stages after it run as one operator (a flat map from each source to its clips), a GPU stage is an operator of its own,
+and each operator asks for its stages' declared resources (`resources_for` the configuration). The last operator
+turns each record into its manifest row and shard members on the worker, so the frames never travel to the driver.
 
 An operator one of whose stages loads a model (a learned backend, a pyiqa network) runs on a pool of Ray actors
 (`OperatorWorker`, a callable class): an actor builds its stages once, their `setup()` loads the model once, and the
@@ -16,8 +16,9 @@ Rows carry the record pickled in one binary column (`blob`): a record holds arra
 dicts that Arrow would otherwise try, and sometimes fail, to convert; the blobs are this job's own, written by its
 workers.
 
-Fault tolerance comes from Ray: an actor whose worker or node dies is restarted and its rows retried, and lost
-blocks are rebuilt from lineage. Retried work may deliver a record twice; the driver's collector dedupes by key.
+Fault tolerance comes from Ray: a task whose worker or node dies is retried (3 retries by default), an actor that
+dies is restarted and its rows retried (Ray Data's actor pools restart without limit), and lost blocks are rebuilt
+from lineage. Retried work may deliver a record twice; the driver's collector dedupes by key.
 """
 
 from __future__ import annotations
