@@ -154,8 +154,11 @@ def ray_engine(config: CurationConfig) -> Any:
             options = operator.resources.as_ray_options()
             if operator.loads_model:
                 size = pool_size(operator, cluster, len(sources))
-                concurrency = (1, size) if len(operators) > 1 else size
-                ds = ds.flat_map(OperatorWorker, fn_constructor_kwargs=arguments, concurrency=concurrency, **options)
+                # One source (block) in flight per actor: a source is seconds of work, so a queue behind a busy
+                # actor would leave another idle at the end of the job.
+                bounds = {"min_size": 1, "max_size": size} if len(operators) > 1 else {"size": size}
+                pool = ray.data.ActorPoolStrategy(**bounds, max_tasks_in_flight_per_actor=1)
+                ds = ds.flat_map(OperatorWorker, fn_constructor_kwargs=arguments, compute=pool, **options)
             else:
                 ds = ds.flat_map(run_operator, fn_kwargs=arguments, **options)
         for row in ds.iter_rows():

@@ -20,7 +20,10 @@ class QualityStage(ClipStage):
 
     @classmethod
     def loads_model(cls, config: CurationConfig) -> bool:
-        return bool(config.quality.pyiqa)  # a pyiqa network whose weights are present is loaded once per worker
+        """Whether a configured pyiqa network has its weights here (the same paths on every node), and so is loaded
+        once per worker; without weights the scores are recorded as missing and nothing is loaded."""
+        settings = config.quality
+        return any(NoReferenceScorer(name, settings.weights_dir, settings.device).available for name in settings.pyiqa)
 
     def setup(self) -> None:
         settings = self.config.quality

@@ -56,3 +56,19 @@ def test_the_spec_lists_every_stage_once_and_both_runners_build_from_it() -> Non
     source, stages = build_stages(CurationConfig())
     assert isinstance(source, SOURCE_STAGE)
     assert [type(stage) for stage in stages] == list(CLIP_STAGES)
+
+
+def test_operators_that_load_a_model_are_marked(tmp_path) -> None:
+    from curation.quality.iqa import NoReferenceScorer
+
+    (plain,) = plan_operators(config_from_dict({"quality": {"pyiqa": [], "weights_dir": str(tmp_path)}}))
+    assert not plain.loads_model
+    # A pyiqa network is loaded (once per worker) only when its weights are there; absent, nothing is loaded.
+    configured = config_from_dict({"quality": {"pyiqa": ["musiq"], "weights_dir": str(tmp_path)}})
+    (absent,) = plan_operators(configured)
+    assert not absent.loads_model
+    NoReferenceScorer("musiq", tmp_path).path.write_bytes(b"")
+    (present,) = plan_operators(configured)
+    assert present.loads_model and present.stages == absent.stages
+    learned = plan_operators(config_from_dict({"tracks": {"backend": "cotracker3"}}))
+    assert [op.loads_model for op in learned] == [False, True, False]
