@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -25,7 +25,7 @@ import numpy as np
 
 from benchmark.protocol import Protocol, require_same_view
 
-__all__ = ["MeanOverVideos", "Metric", "ResultRow", "Sample", "canonical_json", "check_protocol"]
+__all__ = ["MeanOverVideos", "Metric", "ResultRow", "Sample", "canonical_json", "check_protocol", "video_keys"]
 
 T = TypeVar("T")
 SAMPLE_INPUTS = ("pred", "ref", "truth")
@@ -34,6 +34,14 @@ SAMPLE_INPUTS = ("pred", "ref", "truth")
 def canonical_json(view: Mapping[str, Any]) -> str:
     """The one serialisation of a view: sorted keys, no spaces (what statistics files and result rows store)."""
     return json.dumps(view, sort_keys=True, separators=(",", ":"))
+
+
+def video_keys(keys: Sequence[str] | None, count: int, what: str) -> list[str]:
+    """The keys of `count` videos scored in one call: `keys` as given (one per video), else video0, video1, ..."""
+    names = list(keys) if keys is not None else [f"video{i}" for i in range(count)]
+    if len(names) != count:
+        raise ValueError(f"{what}: {len(names)} keys for {count} videos")
+    return names
 
 
 def check_protocol(protocol: object, metric: str) -> Protocol:

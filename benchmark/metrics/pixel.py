@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from benchmark.metrics.base import MeanOverVideos, Sample, check_protocol
+from benchmark.metrics.base import MeanOverVideos, Sample, check_protocol, video_keys
 from benchmark.protocol import Protocol, get_protocol, sha256_file
 from benchmark.video import VideoError, resize_video
 from curation.weights import load_state_dict_file
@@ -247,10 +247,7 @@ def _mean_over_pairs(
     preds, refs = _videos(preds), _videos(refs)
     if len(preds) != len(refs):
         raise ValueError(f"{metric.name}: {len(preds)} generated videos but {len(refs)} references")
-    names = list(keys) if keys is not None else [f"video{i}" for i in range(len(preds))]
-    if len(names) != len(preds):
-        raise ValueError(f"{metric.name}: {len(names)} keys for {len(preds)} videos")
-    for key, pred, ref in zip(names, preds, refs, strict=True):
+    for key, pred, ref in zip(video_keys(keys, len(preds), metric.name), preds, refs, strict=True):
         metric.update(Sample(key, pred=pred, ref=ref))
     return metric.compute()
 

@@ -18,7 +18,7 @@ import numpy as np
 from benchmark.metrics import BACKGROUND_METRICS
 from benchmark.metrics.background.analysis import SuiteConfig, VideoBackground, analyse_background
 from benchmark.metrics.background.truth import BackgroundTruth
-from benchmark.metrics.base import MeanOverVideos, Sample, canonical_json, check_protocol
+from benchmark.metrics.base import MeanOverVideos, Sample, canonical_json, check_protocol, video_keys
 from benchmark.protocol import Protocol, get_protocol
 from benchmark.video import resize_video
 
@@ -236,9 +236,6 @@ def background_suite(
     videos, truths = list(videos), list(truths)
     if len(videos) != len(truths):
         raise ValueError(f"{len(videos)} videos but {len(truths)} ground truths")
-    names = list(keys) if keys is not None else [f"video{i}" for i in range(len(videos))]
-    if len(names) != len(videos):
-        raise ValueError(f"{len(names)} keys for {len(videos)} videos")
-    for key, video, truth in zip(names, videos, truths, strict=True):
+    for key, video, truth in zip(video_keys(keys, len(videos), "background suite"), videos, truths, strict=True):
         suite.update(video, truth, key=key)
     return suite.compute()
