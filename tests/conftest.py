@@ -64,7 +64,8 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
 def curated_small(small_corpus: list[dict]) -> list[dict]:
     """Foreground, tracks and camera of every clip of the small corpus, computed once."""
     from curation.motion.camera_estimation import estimate_camera
-    from curation.motion.tracks import TrackerConfig, background_track_mask, make_track_mask, track_clip
+    from curation.motion.track_mask import background_track_mask, make_track_mask
+    from curation.motion.tracks import TrackerConfig, track_clip
     from curation.person.foreground_mask import foreground_masks
 
     results = []

@@ -1,6 +1,7 @@
 """Background point tracks on the CPU: grid queries on frame 0, pyramidal Lucas-Kanade with a forward-backward
 check, occlusion and exits, re-acquisition after an occlusion (and of background points that something nearer
-hid at frame 0), the clip's final track mask (`background_track_mask`), and the K-point sampler.
+hid at frame 0). Which tracks a clip keeps (the track mask) and the K-point sampler are in
+`curation.motion.track_mask`.
 
 A point is not visible in a frame when the forward-backward error is too large, when it is outside the frame, or
 when it is inside the foreground mask (a person passes in front of it). See `track_points` for how frames are
@@ -13,8 +14,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-
-from curation.motion.camera_estimation import CameraEstimate
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ def _inside(points: np.ndarray, size: tuple[int, int], border: float) -> np.ndar
     return (x >= border) & (x <= width - 1 - border) & (y >= border) & (y <= height - 1 - border)
 
 
-def _in_mask(points: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+def points_in_mask(points: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     if mask is None:
         return np.zeros(len(points), bool)
     height, width = mask.shape
@@ -169,15 +168,15 @@ def _step_homography(
     a fresh grid outside the foreground when too few remain, as in a long pan)."""
     height, width = prev.shape
     size = (width, height)
-    points = points[_inside(points, size, config.border) & ~_in_mask(points, mask_prev)]
+    points = points[_inside(points, size, config.border) & ~points_in_mask(points, mask_prev)]
     if len(points) < 64:
         grid = grid_points(size, config.grid_step)
-        points = np.concatenate([points, grid[~_in_mask(grid, mask_prev)]]).astype(np.float32)
+        points = np.concatenate([points, grid[~points_in_mask(grid, mask_prev)]]).astype(np.float32)
     if len(points) > config.step_points:  # an even spread over the row-major order covers the whole frame
         points = points[np.linspace(0, len(points) - 1, config.step_points).round().astype(int)]
     # No backward check: RANSAC rejects the few bad matches, and this homography only predicts the frame's.
     new, ok = _lk_fb(prev, curr, points, None, config, config.levels, backward=False)
-    ok &= _inside(new, size, config.border) & ~_in_mask(new, mask_curr)
+    ok &= _inside(new, size, config.border) & ~points_in_mask(new, mask_curr)
     return _frame_homography(points[ok], new[ok])
 
 
@@ -271,7 +270,9 @@ def track_points(
     positions = np.zeros((frames, n, 2), np.float32)
     visible = np.zeros((frames, n), bool)
     positions[0] = queries
-    visible[0] = _inside(queries, size, config.border) & ~_in_mask(queries, None if fgmasks is None else fgmasks[0])
+    visible[0] = _inside(queries, size, config.border) & ~points_in_mask(
+        queries, None if fgmasks is None else fgmasks[0]
+    )
     if n == 0:
         return positions, visible
     current = np.eye(3)
@@ -296,7 +297,7 @@ def track_points(
             mapped = _apply(h, found)
             ok &= _inside(mapped, size, config.border)
             if config.occlusion_from_mask:
-                ok &= ~_in_mask(mapped, mask_t)
+                ok &= ~points_in_mask(mapped, mask_t)
             refit = _frame_homography(queries[ok], mapped[ok])
             if refit is None:
                 break
@@ -305,7 +306,7 @@ def track_points(
         positions[t] = mapped
         visible[t] = ok
         predicted = _apply(h, queries)
-        usable[t] = _inside(predicted, size, config.border) & ~_in_mask(predicted, mask_t)
+        usable[t] = _inside(predicted, size, config.border) & ~points_in_mask(predicted, mask_t)
         descriptors[t] = _descriptors(warped, queries, config.patch)
     if frames > 1:
         # A query that cannot be followed into any later frame is on something nearer than the background at frame
@@ -322,80 +323,6 @@ def track_points(
             for t in range(1, frames):
                 positions[t, candidates] = _apply(scene[t], queries[candidates])
     return positions, visible
-
-
-def make_track_mask(positions: np.ndarray, visible: np.ndarray, dilated_fgmasks: np.ndarray | None) -> np.ndarray:
-    """[T, N] bool: visible and outside the (dilated) foreground mask of each frame."""
-    if dilated_fgmasks is None:
-        return visible.copy()
-    inside = np.stack([_in_mask(positions[t], dilated_fgmasks[t]) for t in range(len(positions))])
-    return visible & ~inside
-
-
-def background_track_mask(
-    tracks: Tracks,
-    dilated_fgmasks: np.ndarray | None,
-    camera: CameraEstimate,
-    off_plane_px: float = 1.0,
-    off_plane_fraction: float = 0.2,
-) -> np.ndarray:
-    """The clip's final `track_mask` [T, N] bool (the shard's member): what stage code and tests both call.
-
-    A (point, frame) pair is kept when the tracker sees the point, it lies outside the dilated foreground mask,
-    and the camera's homography for that frame explains it (`camera.consistent`). On top of that a query is
-    dropped in every frame when, on at least `off_plane_fraction` of the frames where it is kept otherwise, it
-    lies more than `off_plane_px` from where the homography puts its frame-0 position: such a point rides on
-    something nearer than the background (a layer moving with parallax, an object) that covered the background
-    at frame 0, and its frames that happen to lie within `camera.consistent`'s looser tolerance are not
-    background either. `camera` is the estimate made from `make_track_mask`'s mask of the same tracks.
-    """
-    if not 0 < off_plane_fraction <= 1:
-        raise ValueError(f"off_plane_fraction must be in (0, 1], got {off_plane_fraction}")
-    if off_plane_px <= 0:
-        raise ValueError(f"off_plane_px must be positive, got {off_plane_px}")
-    positions = np.asarray(tracks.positions, np.float64)
-    if camera.consistent.shape != tracks.visible.shape:
-        raise ValueError(
-            f"camera estimate covers {camera.consistent.shape} (frames, tracks), the tracks {tracks.visible.shape}"
-        )
-    kept = make_track_mask(tracks.positions, tracks.visible, dilated_fgmasks)
-    frames = len(positions)
-    if frames < 2:
-        return kept & camera.consistent
-    origin = np.concatenate([positions[0], np.ones((positions.shape[1], 1))], axis=1)
-    mapped = np.einsum("tij,nj->tni", camera.homographies.astype(np.float64), origin)
-    residual = np.linalg.norm(mapped[..., :2] / mapped[..., 2:3] - positions, axis=-1)
-    counted = kept[1:].sum(axis=0)
-    departs = (kept[1:] & (residual[1:] > off_plane_px)).sum(axis=0)
-    off_plane = (counted > 0) & (departs >= off_plane_fraction * counted)
-    return kept & camera.consistent & ~off_plane[None, :]
-
-
-def sample_points(
-    track_mask: np.ndarray, k: int, rng: np.random.Generator | None = None, positions: np.ndarray | None = None
-) -> np.ndarray:
-    """Indices of K tracks (5 to 50, as the paper samples) for conditioning, favouring long masked tracks.
-
-    Candidates are the tracks kept in `track_mask` on the most frames; when `positions` is given, a farthest-point
-    pass on frame-0 positions spreads them over the image. Returns fewer than K only if fewer tracks exist.
-    """
-    if not 5 <= k <= 50:
-        raise ValueError(f"k must be between 5 and 50, got {k}")
-    rng = rng or np.random.default_rng(0)
-    coverage = track_mask.sum(axis=0)
-    order = np.argsort(-coverage + rng.uniform(0, 0.5, size=coverage.shape), kind="stable")
-    order = order[coverage[order] > 0]
-    pool = order[: max(4 * k, k)]
-    if len(pool) <= k or positions is None:
-        return np.sort(pool[:k])
-    xy = positions[0, pool].astype(np.float64)
-    chosen = [0]
-    distance = np.linalg.norm(xy - xy[0], axis=1)
-    for _ in range(k - 1):
-        nxt = int(np.argmax(distance))
-        chosen.append(nxt)
-        distance = np.minimum(distance, np.linalg.norm(xy - xy[nxt], axis=1))
-    return np.sort(pool[chosen])
 
 
 def track_clip(rgb: np.ndarray, fgmasks: np.ndarray | None, config: TrackerConfig | None = None) -> Tracks:

@@ -1,5 +1,5 @@
 """The camera stage: homographies frame 0 -> t from the masked tracks, the clip's label and magnitude, and its final
-`track_mask` (`curation.motion.tracks.background_track_mask`)."""
+`track_mask` (`curation.motion.track_mask.background_track_mask`)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ import cv2
 import numpy as np
 
 from curation.motion.camera_estimation import estimate_camera
-from curation.motion.tracks import Tracks, background_track_mask, make_track_mask
+from curation.motion.track_mask import background_track_mask, make_track_mask
+from curation.motion.tracks import Tracks
 from curation.record import Record
 from curation.resources import Resources
 from curation.stages.base import ClipStage
 
 
 class CameraStage(ClipStage):
-    """Homographies from the masked tracks, and the clip's final `track_mask` (`tracks.background_track_mask`)."""
+    """Homographies from the masked tracks, and the clip's final `track_mask` (`track_mask.background_track_mask`)."""
 
     name = "camera"
     resources: ClassVar[Resources] = Resources(cpus=1.0, memory_gb=0.5)

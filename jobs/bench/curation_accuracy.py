@@ -22,7 +22,8 @@ import numpy as np
 
 from curation.config import ClipConfig
 from curation.motion.camera_estimation import corner_error, estimate_camera
-from curation.motion.tracks import background_track_mask, make_track_mask, track_clip
+from curation.motion.track_mask import background_track_mask, make_track_mask
+from curation.motion.tracks import track_clip
 from curation.person.foreground_mask import foreground_masks
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus

@@ -20,7 +20,8 @@ from benchmark.metrics.background.epipolar import EpipolarConfig, epipolar_error
 from benchmark.metrics.background.truth import BackgroundTruth
 from curation.motion import camera_labels as cm
 from curation.motion.camera_estimation import CameraConfig, corner_error, estimate_camera
-from curation.motion.tracks import TrackerConfig, make_track_mask, track_points
+from curation.motion.track_mask import make_track_mask
+from curation.motion.tracks import TrackerConfig, track_points
 
 __all__ = ["SuiteConfig", "VideoBackground", "analyse_background"]
 

@@ -7,15 +7,8 @@ import pytest
 
 from curation.motion import camera_labels as cm
 from curation.motion.camera_estimation import CameraConfig, corner_error, estimate_camera, fundamental_matrix
-from curation.motion.tracks import (
-    TrackerConfig,
-    Tracks,
-    background_track_mask,
-    grid_queries,
-    make_track_mask,
-    sample_points,
-    track_points,
-)
+from curation.motion.track_mask import background_track_mask, make_track_mask, sample_points
+from curation.motion.tracks import TrackerConfig, Tracks, grid_queries, track_points
 from tests.helpers.synthetic import gt_visible_for
 
 
