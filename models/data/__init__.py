@@ -1,0 +1,1 @@
+"""Training data for the reference models: conditioning examples and batches built from curated shards."""
