@@ -146,6 +146,12 @@ class AnimateAnyone(nn.Module):
         return self.pose_guider(pose_images.flatten(0, 1).to(self.pose_guider.dtype))
 
     # --- training ----------------------------------------------------------------------------------------------
+    def forward(self, batch: dict, stage: str, generator: torch.Generator) -> torch.Tensor:
+        """`training_loss`: calling the module (not the method) lets DistributedDataParallel sync gradients. Every
+        trainable parameter of the stage gets a gradient on every step (dropped references are masked, not
+        skipped), so DDP needs no find_unused_parameters."""
+        return self.training_loss(batch, stage, generator)
+
     def training_loss(self, batch: dict, stage: str, generator: torch.Generator) -> torch.Tensor:
         """The diffusion loss of one batch (see models/data: frames, pose_images, reference). Every random draw
         (latent sampling, noise, timesteps, the reference drop) comes from `generator`, in a fixed order, on the

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import torch
 from diffusers import MotionAdapter, UNet2DConditionModel, UNetMotionModel
 from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
+from diffusers.utils import logging as diffusers_logging
 from torch import nn
 
 from models.config import MotionConfig
@@ -66,7 +67,13 @@ def zero_init_temporal_layers(module: nn.Module) -> None:
 
 def video_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNetMotionModel:
     """The denoiser: `unet`'s spatial weights plus `adapter`'s temporal layers (diffusers copies both)."""
-    return UNetMotionModel.from_unet2d(unet, adapter)
+    # from_unet2d's closing dtype cast warns about an empty list of float32 modules: noise, silenced.
+    verbosity = diffusers_logging.get_verbosity()
+    diffusers_logging.set_verbosity_error()
+    try:
+        return UNetMotionModel.from_unet2d(unet, adapter)
+    finally:
+        diffusers_logging.set_verbosity(verbosity)
 
 
 def _identity(hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:

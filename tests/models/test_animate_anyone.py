@@ -123,3 +123,12 @@ def test_state_dict_round_trip_through_safetensors(model, tmp_path: Path) -> Non
 def test_sd15_without_weights_names_the_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(MissingWeightsError, match="sd-image-variations-diffusers/unet"):
         build_animate_anyone(named_model_config("sd15"), weights_dir=tmp_path)
+
+
+def test_calling_the_module_is_the_training_loss(model) -> None:
+    """DistributedDataParallel syncs gradients only through forward: module(batch, stage, generator) is the loss."""
+    batch = _batch(1, seed=8)
+    with torch.no_grad():
+        called = model(batch, "image", torch.Generator().manual_seed(1))
+        method = model.training_loss(batch, "image", torch.Generator().manual_seed(1))
+    assert torch.equal(called, method)
