@@ -1,1 +1,9 @@
-"""Reference diffusion models built on diffusers components."""
+"""Reference diffusion models built on diffusers components.
+
+- models.config: ModelConfig and its parsers (`load_model_config`, `model_config_from_file`, `named_model_config`);
+  named configurations in models/configs (`tiny`, `sd15`).
+- models.animate_anyone: `AnimateAnyone` and `build_animate_anyone(config, weights_dir=None, random_init=False)`.
+- models.pipelines: `AnimateAnyonePipeline(model)(reference_image, pose_sequence) -> uint8 [T, H, W, 3]`.
+- models.components: the shared parts (codecs, UNets with temporal layers, reference attention, PoseGuider, CLIP
+  image encoder, schedulers); models.weights: where pretrained folders are looked for.
+"""

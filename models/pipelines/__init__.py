@@ -1,0 +1,5 @@
+"""Inference pipelines (one module per model, as diffusers lays out its own)."""
+
+from models.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+
+__all__ = ["AnimateAnyonePipeline"]
