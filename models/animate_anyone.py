@@ -123,7 +123,8 @@ class AnimateAnyone(nn.Module):
         self.bank.clear()
         timestep = torch.zeros(reference_latents.shape[0], dtype=torch.long, device=reference_latents.device)
         self.reference_unet(reference_latents, timestep, encoder_hidden_states=image_embeds, return_dict=False)
-        self.bank.keep = keep
+        # All kept: no mask at all (and no per-layer check of it).
+        self.bank.keep = None if keep is None or bool(keep.all()) else keep
 
     def denoise(
         self,

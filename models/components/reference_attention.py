@@ -96,7 +96,7 @@ class ReferenceReadProcessor:
         reference = reference.to(hidden_states.dtype).repeat_interleave(frames, dim=0)
         context = torch.cat([hidden_states, reference], dim=1)
         mask = None
-        if self.bank.keep is not None and not bool(self.bank.keep.all()):
+        if self.bank.keep is not None:
             keep = self.bank.keep.to(hidden_states.device).repeat_interleave(frames)
             mask = torch.ones(rows, 1, 1, context.shape[1], dtype=torch.bool, device=hidden_states.device)
             mask[:, 0, 0, hidden_states.shape[1] :] = keep[:, None]

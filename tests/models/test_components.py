@@ -12,6 +12,15 @@ from models.components.unets import temporal_layers, temporal_layers_bypassed
 from models.config import named_model_config
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    """One intra-op thread: on a loaded 2-core machine two threads spin against each other (steps 20x slower)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
@@ -127,3 +136,23 @@ def test_reference_is_repeated_per_sample_and_frame(model) -> None:
     single = model.denoise(a["latents"], a["timesteps"], a["embeds"], None)
     torch.testing.assert_close(pair[1:], single, rtol=0, atol=1e-5)
     assert not torch.allclose(pair[0], pair[1], atol=1e-4)
+
+
+def test_schedules_have_zero_terminal_snr_and_min_snr_weights() -> None:
+    from models.components.schedulers import inference_scheduler, min_snr_weights, offset_noise, training_scheduler
+
+    config = named_model_config("tiny").scheduler
+    train, sample = training_scheduler(config), inference_scheduler(config)
+    assert float(train.alphas_cumprod[-1]) < 1e-6  # zero terminal SNR: pure noise at the last step
+    sample.set_timesteps(4)
+    assert sample.timesteps.tolist() == [999, 749, 499, 249]  # trailing spacing starts at the zero-SNR step
+    weights = min_snr_weights(train, torch.tensor([0, 500, 999]), 5.0)
+    alpha = train.alphas_cumprod[0].double()
+    torch.testing.assert_close(weights[0], (5 / (alpha / (1 - alpha) + 1)).float())  # high SNR: down-weighted
+    assert float(weights[2]) == 1.0  # v-prediction at zero SNR: min(0 + 1, 5) / 1
+    assert torch.equal(min_snr_weights(train, torch.tensor([3, 7]), None), torch.ones(2))
+    g = torch.Generator().manual_seed(0)
+    noise = offset_noise((2, 4, 3, 8, 8), 0.0, g)
+    offset = offset_noise((2, 4, 3, 8, 8), 1.0, torch.Generator().manual_seed(0)) - noise
+    assert torch.allclose(offset, offset[:, :, :1, :1, :1].expand_as(offset))  # one value per (sample, channel)
+    assert float(offset.abs().max()) > 0
