@@ -20,6 +20,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jobs.reference_rows_command:reference_rows_command",
         "Training-free rows (ground truth, frozen and shifted background) of ground-truth clips.",
     ),
+    "train": ("jobs.train_command:train_command", "Train a reference model on curated shards (Ray Train)."),
+    "generate": (
+        "jobs.generate_command:generate_command",
+        "Generate one video per test clip of a shard set with a trained run (Ray).",
+    ),
     "weights": ("jobs.weights_command:weights_command", "List, download (verified) and check weights files."),
 }
 

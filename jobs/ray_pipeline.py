@@ -97,8 +97,17 @@ def pool_size(operator: Operator, cluster: dict[str, float], sources: int) -> in
     return max(1, min(fits))
 
 
-def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_store_mb: int | None = None) -> None:
-    """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface."""
+def init_ray(
+    address: str | None = None,
+    *,
+    num_cpus: int | None = None,
+    object_store_mb: int | None = None,
+    log_to_driver: bool = False,
+    runtime_env: dict[str, Any] | None = None,
+) -> None:
+    """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface.
+
+    `log_to_driver`: show what workers print (training's progress lines); curation prints its own progress."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Under `uv run` (make demo), Ray starts its workers with a relative `.tools/bin/uv run ...` from a copied working
     # directory, where that path does not exist: every worker fails to start (measured: a hung demo). Workers use
@@ -109,13 +118,13 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
-    quiet = {"log_to_driver": False, "logging_level": "WARNING"}
+    quiet = {"log_to_driver": log_to_driver, "logging_level": "WARNING"}
     if address:
         host = address.removeprefix("ray://").rsplit(":", 1)[0]
         # A loopback cluster (tests, one machine): the driver must say it is on that address too, or Ray looks for
         # a raylet on the machine's public IP.
         local = {"_node_ip_address": host} if host.startswith("127.") else {}
-        ray.init(address=address, **local, **quiet)
+        ray.init(address=address, runtime_env=runtime_env, **local, **quiet)
     else:
         store = None if object_store_mb is None else int(object_store_mb * 2**20)
         ray.init(
@@ -124,6 +133,7 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None, object_
             object_store_memory=store,
             include_dashboard=False,
             _node_ip_address="127.0.0.1",
+            runtime_env=runtime_env,
             **quiet,
         )
 

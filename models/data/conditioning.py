@@ -240,3 +240,28 @@ class ConditionedClips(torch.utils.data.Dataset):
             self.clips[index], resolution=self.resolution, frames=self.frames, rng=rng, stride=self.stride,
             min_gap=self.min_gap,
         )  # fmt: skip
+
+
+def clip_conditions(sample: dict[str, Any], *, resolution: Sequence[int], reference_index: int = 0) -> dict[str, Any]:
+    """What generation needs of a whole clip, at `resolution` = (h, w): the ground-truth frames uint8 [T, H, W, 3]
+    (to score against), every frame's skeleton [T, 3, H, W] in [0, 1], and the reference frame uint8 [H, W, 3]
+    (the clip's frame `reference_index`, its first by default: what a user of the model would give)."""
+    size = _check_size("resolution", resolution)
+    clip = sample["frames"].numpy() if isinstance(sample["frames"], torch.Tensor) else np.asarray(sample["frames"])
+    pose = sample["pose"].numpy() if isinstance(sample["pose"], torch.Tensor) else np.asarray(sample["pose"])
+    key = str(sample.get("__key__"))
+    if clip.ndim != 4 or clip.shape[-1] != 3 or pose.shape[0] != clip.shape[0]:
+        raise ValueError(f"{key}: frames {clip.shape} and pose {pose.shape} do not match")
+    if not 0 <= reference_index < clip.shape[0]:
+        raise ValueError(f"{key}: reference frame {reference_index} is outside the clip's {clip.shape[0]} frames")
+    crop = CoverCrop(clip.shape[1:3], size)
+    frames = crop.frames(clip)
+    points = pose.copy()
+    points[..., :2] = crop.points(points[..., :2])
+    skeletons = render_clip(points, (size[1], size[0]))
+    return {
+        "key": key,
+        "frames": frames,
+        "pose_images": _to_tensor(skeletons, 0.0),
+        "reference": frames[reference_index],
+    }

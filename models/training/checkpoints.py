@@ -95,7 +95,7 @@ def load_optimizer_tensors(optimizer: torch.optim.Optimizer, path: Path) -> None
 
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata() or {}
-        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+        tensors = {name: handle.get_tensor(name) for name in handle.keys()}
     state: dict[int, dict[str, Any]] = {}
     for name, tensor in tensors.items():
         index, _, key = name.partition(".")

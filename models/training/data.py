@@ -66,3 +66,9 @@ class ShardBatches:
                         break
                 self._validation[stage.name] = taken
         return self._validation[stage.name]
+
+    def first_test_sample(self) -> dict[str, Any] | None:
+        """The test split's first clip, decoded (the sample video of every validation)."""
+        if not shard_urls(self.shards, "test"):
+            return None
+        return next(iter(shard_dataset(self.shards, "test", rank=0, world_size=1)), None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
+import resource
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,11 +39,18 @@ class WorkerContext:
     world_size: int = 1
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     prepare_model: Callable[[torch.nn.Module], torch.nn.Module] = lambda model: model
-    report: Callable[[dict[str, Any]], None] = lambda metrics: None
 
     @property
     def is_chief(self) -> bool:
         return self.rank == 0
+
+
+def peak_memory_mb(device: torch.device) -> dict[str, float]:
+    """This process's peak resident memory (Linux reports KiB) and, on a GPU, the peak of torch's allocations."""
+    peak = {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    if device.type == "cuda":
+        peak["peak_gpu_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return peak
 
 
 def step_seed(seed: int, rank: int, step: int) -> int:
@@ -92,9 +100,7 @@ def start_stage(
     model.set_stage(stage.name)
     trainable = set(map(id, model.trainable_parameters(stage.name)))
     parameters = [(name, p) for name, p in model.named_parameters() if id(p) in trainable]
-    optimizer = torch.optim.AdamW(
-        [p for _, p in parameters], lr=stage.learning_rate, weight_decay=stage.weight_decay
-    )
+    optimizer = torch.optim.AdamW([p for _, p in parameters], lr=stage.learning_rate, weight_decay=stage.weight_decay)
     ema = None
     if train.ema.enabled:
         from diffusers.training_utils import EMAModel
@@ -155,7 +161,7 @@ def train_worker(
     `data` gives `train_batches(stage, epoch, rank, world_size) -> iterator` and `validation_batches(stage) -> list`;
     `run_state` (the configuration, the data's manifest hash) is written into every checkpoint's state.json;
     `sample(model, step)`, called on the chief at each validation, returns frames to log (or None).
-    Returns the last reported metrics.
+    Returns the last step's metrics.
     """
     if context.device.type == "cpu":
         torch.set_num_threads(train.threads)
@@ -178,12 +184,19 @@ def train_worker(
     metrics: dict[str, Any] = {"step": start}
     state: StageState | None = None
     batches: Iterator[dict[str, Any]] | None = None
+    if start == 0:  # the untrained model's validation loss: where the curve starts
+        first = train.stages[0]
+        run_log.validation(0, first.name, validation_loss(model, data.validation_batches(first), first, train, context))
     for step in range(start, train.total_steps):
         stage, in_stage = train.stage_at(step)
         index = train.stages.index(stage)
         if state is None or state.index != index:
             state = start_stage(model, train, index, context, resume if step == start else None)
             batches = None
+            if in_stage == 0 and index > 0:  # the new task's loss before its first step
+                run_log.validation(
+                    step, stage.name, validation_loss(model, data.validation_batches(stage), stage, train, context)
+                )
         if batches is None or in_stage % train.checkpoint_every == 0:
             epoch = segment_epoch(index, in_stage, train.checkpoint_every)
             batches = iter(data.train_batches(stage, epoch, context.rank, context.world_size))
@@ -191,12 +204,18 @@ def train_worker(
         model.train()
         generator = torch.Generator(device=context.device).manual_seed(step_seed(train.seed, context.rank, step))
         loss = optimiser_step(state, batches, generator, context, train.mixed_precision)
-        metrics = {"step": step + 1, "stage": stage.name, "loss": loss, "seconds": time.perf_counter() - began}
+        metrics = {
+            "step": step + 1,
+            "stage": stage.name,
+            "loss": loss,
+            "seconds": time.perf_counter() - began,
+            **peak_memory_mb(context.device),
+        }
         run_log.step(metrics)
         done = step + 1
         if done % train.validate_every == 0 or done == train.total_steps:
             metrics["validation_loss"] = validation_loss(model, data.validation_batches(stage), stage, train, context)
-            run_log.validation(done, metrics["validation_loss"])
+            run_log.validation(done, stage.name, metrics["validation_loss"])
             if sample is not None and context.is_chief:
                 frames = sample(model, done)  # uint8 [T, H, W, 3]: ground truth beside the generated video
                 if frames is not None:
@@ -216,7 +235,6 @@ def train_worker(
                         "ema_step": state.ema.optimization_step if state.ema is not None else None,
                     },
                 )
-            context.report(metrics)
     run_log.close()
     return metrics
 

@@ -39,6 +39,9 @@ class RunLog:
         assert self.writer is not None
         self.writer.add_scalar(f"loss/train_{metrics['stage']}", metrics["loss"], step)
         self.writer.add_scalar("time/seconds_per_step", metrics["seconds"], step)
+        for name in ("peak_rss_mb", "peak_gpu_mb"):
+            if name in metrics:
+                self.writer.add_scalar(f"memory/{name}", metrics[name], step)
         if step % self.every == 0 or step == self.total:
             mean_loss = sum(self.losses) / len(self.losses)
             rate = sum(self.seconds) / len(self.seconds)
@@ -51,12 +54,13 @@ class RunLog:
             self.losses.clear()
             self.seconds.clear()
 
-    def validation(self, step: int, loss: float) -> None:
+    def validation(self, step: int, stage: str, loss: float) -> None:
+        """The validation loss of `stage`'s task (single frames, or clips: the two are not comparable)."""
         if not self.enabled or math.isnan(loss):
             return
         assert self.writer is not None
-        self.writer.add_scalar("loss/validation", loss, step)
-        print(f"train: step {step}/{self.total} validation loss {loss:.4f}", flush=True)
+        self.writer.add_scalar(f"loss/validation_{stage}", loss, step)
+        print(f"train: step {step}/{self.total} validation loss ({stage} stage) {loss:.4f}", flush=True)
 
     def frames(self, step: int, tag: str, frames: np.ndarray) -> None:
         """A strip of uint8 frames [T, H, W, 3] as one image."""

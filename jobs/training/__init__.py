@@ -1,0 +1,1 @@
+"""Training on Ray Train: the per-worker loop of `models.training` in `TorchTrainer` workers."""
