@@ -213,7 +213,7 @@ def train_worker(
         }
         run_log.step(metrics)
         done = step + 1
-        if done % train.validate_every == 0 or done == train.total_steps:
+        if done % train.validate_every == 0 or in_stage + 1 == stage.steps:  # and at every stage's end
             metrics["validation_loss"] = validation_loss(model, data.validation_batches(stage), stage, train, context)
             run_log.validation(done, stage.name, metrics["validation_loss"])
             if sample is not None and context.is_chief:
