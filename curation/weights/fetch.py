@@ -92,7 +92,8 @@ def download(
     """Fetch one file into the weights directory, verified; returns its path. An existing file that verifies is
     kept. `url` overrides the canonical one (a mirror). Raises WeightsError on a mismatch or a failed transfer."""
     target = weights_path(weight.filename, weights_dir)
-    lock = lock or Lock(target.parent / LOCK_NAME)
+    root = weights_path("", weights_dir)  # a registry file name may name a subfolder (sd15's parts)
+    lock = lock or Lock(root / LOCK_NAME)
     if target.is_file():
         problem = verify(weight, target, lock)
         if problem is None:
@@ -102,10 +103,10 @@ def download(
         raise WeightsError(f"{target} exists but {problem}; remove it to download again")
     url = url or weight.url
     if not url:
-        raise WeightsError(how_to_get(weight, target.parent))  # word for word what `check` says of this entry
+        raise WeightsError(how_to_get(weight, root))  # word for word what `check` says of this entry
     _check_url(url)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{weight.filename}.", suffix=".partial", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     tmp = Path(tmp_name)
     try:
         digest, size = hashlib.sha256(), 0
@@ -148,9 +149,10 @@ def check(
     results = []
     for weight in weights:
         path = weights_path(weight.filename, weights_dir)
-        file_lock = lock or Lock(path.parent / LOCK_NAME)
+        root = weights_path("", weights_dir)
+        file_lock = lock or Lock(root / LOCK_NAME)
         if not path.is_file():
-            results.append(CheckResult(weight, path, "missing", how_to_get(weight, path.parent)))
+            results.append(CheckResult(weight, path, "missing", how_to_get(weight, root)))
             continue
         problem = verify(weight, path, file_lock)
         if problem is not None:

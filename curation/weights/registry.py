@@ -66,6 +66,36 @@ _SAM2_USER = "curation.backends.sam2_masks"
 _COTRACKER_USER = "curation.backends.cotracker"
 _IQA_USER = "curation.quality.iqa"
 _UNUSED = "no backdrop code yet (pyiqa's laion_aes)"
+_HF = "https://huggingface.co/"
+_SD_VARIATIONS = "lambdalabs/sd-image-variations-diffusers"
+_OPENRAIL = "CreativeML OpenRAIL-M (use restrictions)"
+_SD15_PARTS = (  # part, folder under the weights directory, repository, its subfolder, what it is, licence
+    (
+        "unet",
+        "sd-image-variations-diffusers/unet",
+        _SD_VARIATIONS,
+        "unet/",
+        "SD 1.5's UNet fine-tuned on CLIP image embeddings (the anchor's start)",
+        _OPENRAIL,
+    ),
+    (
+        "image-encoder",
+        "sd-image-variations-diffusers/image_encoder",
+        _SD_VARIATIONS,
+        "image_encoder/",
+        "CLIP ViT-L/14 image encoder with projection",
+        _OPENRAIL,
+    ),
+    ("vae", "sd-vae-ft-mse", "stabilityai/sd-vae-ft-mse", "", "SD's VAE, decoder fine-tuned (MSE)", "MIT"),
+    (
+        "motion",
+        "animatediff-motion-adapter-v1-5-2",
+        "guoyww/animatediff-motion-adapter-v1-5-2",
+        "",
+        "AnimateDiff mm_sd_v15_v2 as a diffusers MotionAdapter",
+        "Apache-2.0 (AnimateDiff)",
+    ),
+)
 
 WEIGHTS: tuple[WeightFile, ...] = (
     WeightFile("dwpose-detector", "dwpose", "yolox_l.onnx", _DWPOSE + "yolox_l.onnx", "Apache-2.0 (YOLOX, DWPose)",
@@ -118,6 +148,14 @@ WEIGHTS: tuple[WeightFile, ...] = (
                "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", "BSD-3 (torchvision)",
                sha256_prefix="7be5be79", note="the AlexNet trunk for LPIPS files that hold only the linear heads",
                used_by="benchmark.metrics.pixel (LPIPS trunk)"),
+    # The sd15 reference model's parts: diffusers / transformers folders (a config beside its weights), laid out under
+    # the weights directory as models/weights.py describes and loaded with local_files_only=True.
+    *(WeightFile(f"sd15-{part}-{kind}", "sd15", f"{folder}/{file}", f"{_HF}{repo}/resolve/main/{sub}{file}", licence,
+                 note=f"{what}: {repo}" + (f", subfolder {sub[:-1]}" if sub else ""), used_by="models.weights")
+      for part, folder, repo, sub, what, licence in _SD15_PARTS
+      for kind, file in (("config", "config.json"),
+                         ("weights", "model.safetensors" if part == "image-encoder" else
+                          "diffusion_pytorch_model.safetensors"))),
 )  # fmt: skip
 
 REGISTRY: dict[str, WeightFile] = {w.name: w for w in WEIGHTS}
@@ -166,8 +204,10 @@ def how_to_get(weight: WeightFile, weights_dir: str | os.PathLike | None = None)
     target = weights_path(weight.filename, weights_dir)
     if weight.url:
         # The exact command: `--dir` only when the directory is not the one `download` fills by default.
-        default = target.parent.resolve() == default_weights_dir().resolve()
-        dir_option = "" if default else f" --dir {shlex.quote(os.fspath(target.parent))}"
+        # (the folder that holds the registry's relative file name, which may name a subfolder: sd15's parts)
+        folder = Path(weights_dir or default_weights_dir()).expanduser()
+        default = folder.resolve() == default_weights_dir().resolve()
+        dir_option = "" if default else f" --dir {shlex.quote(os.fspath(folder))}"
         return f"run `backdrop weights download {weight.name}{dir_option}` (it fetches {weight.url})"
     return (
         f"{weight.name} has no direct download: get {weight.filename} by hand ({weight.note or 'see its licence'}) "
