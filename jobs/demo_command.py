@@ -15,7 +15,9 @@ from curation.synthetic.clip import SynthConfig
 from curation.video.source_lists import resolve_sources
 from jobs.cli_options import address_option, engine_option, num_cpus_option
 from jobs.curate_command import curate
+from jobs.generate_command import generate
 from jobs.synth_command import generate_corpus
+from jobs.train_command import train
 
 #: The demo's curation settings: 24-frame clips at a 256-pixel short side keep the CPU time of the weights-free
 #: backends moderate (a laptop or a 2-core CI machine); no pyiqa metric, since the demo never needs weights.
@@ -24,6 +26,18 @@ DEMO_CONFIG: dict[str, Any] = {
     "tracks": {"grid_step": 16},
     "quality": {"pyiqa": []},
 }
+
+
+def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
+    """The tiny run configuration with the demo's budget (a few dozen steps: it shows the path, not a model)."""
+    from models.training.config import read_run_file
+
+    config = read_run_file("tiny")
+    budget = {"image": image_steps, "video": video_steps}
+    stages = [dict(stage, steps=budget[stage["name"]]) for stage in config["train"]["stages"] if budget[stage["name"]]]
+    every = max(1, max(budget.values()))
+    config["train"].update(stages=stages, checkpoint_every=every, validate_every=every, log_every=10, sample_steps=5)
+    return config
 
 
 @click.command()
@@ -43,14 +57,33 @@ DEMO_CONFIG: dict[str, Any] = {
     help="Clips in the synthetic corpus (12 cover every camera label).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--image-steps",
+    type=click.IntRange(min=0),
+    default=40,
+    show_default=True,
+    help="Image-stage steps of the tiny model trained on the shards (0 with --video-steps 0: no training).",
+)
+@click.option("--video-steps", type=click.IntRange(min=0), default=10, show_default=True, help="Video-stage steps.")
 @engine_option
 @address_option
 @num_cpus_option
-def demo(out: Path, n: int, seed: int, engine_name: str, address: str | None, num_cpus: int | None) -> None:
+def demo(
+    out: Path,
+    n: int,
+    seed: int,
+    image_steps: int,
+    video_steps: int,
+    engine_name: str,
+    address: str | None,
+    num_cpus: int | None,
+) -> None:
     """The main job on the embedded default: render a small synthetic corpus (one clip per camera recipe) into
-    OUT/synthetic, curate it into schema-v1 shards under OUT/curated, and print both summaries.
+    OUT/synthetic, curate it into schema-v1 shards under OUT/curated, train the tiny AnimateAnyone on them for a
+    few steps into OUT/run, and generate the test clips with it into OUT/generated.
 
-    Run again, it keeps the rendered clips and the curated sources and only repacks.
+    Run again, it keeps the rendered clips and the curated sources and only repacks; a finished training run is
+    kept (a killed one resumes) and generated clips are kept.
     """
     console = Console()
     console.print(f"[bold]backdrop demo[/]: synthetic corpus of {n} clips -> {out / 'synthetic'}")
@@ -67,4 +100,41 @@ def demo(out: Path, n: int, seed: int, engine_name: str, address: str | None, nu
         num_cpus=num_cpus,
         options=JobOptions(test_fraction=0.2, shard_mb=64.0),
     )
+    if image_steps or video_steps:
+        run_config = demo_run_config(image_steps, video_steps)
+        config_file = out / "tiny-demo.yaml"
+        config_file.write_text(yaml.safe_dump(run_config, sort_keys=False))
+        # Ray Train and the sequential engine's in-process worker run the same loop; the demo follows --engine.
+        trainer_engine = "ray" if engine_name == "ray" else "local"
+        if trainer_engine == "ray" and address is None:
+            import ray
+
+            # the curate job's local Ray hides what workers print; training starts its own, which shows the
+            # chief worker's progress lines
+            ray.shutdown()
+        train(
+            config_file,
+            out / "curated",
+            out / "run",
+            engine_name=trainer_engine,
+            address=address,
+            num_cpus=num_cpus,
+            console=console,
+        )
+        from curation.shards.reader import shard_urls
+
+        if not shard_urls(out / "curated", "test"):
+            console.print("backdrop demo: no test clips to generate (the corpus is too small for a test split)")
+            return
+        generate(
+            out / "run",
+            out / "curated",
+            "test",
+            out / "generated",
+            inference_steps=10,
+            engine_name=trainer_engine,
+            address=address,
+            num_cpus=num_cpus,
+            console=console,
+        )
     console.print(f"next: backdrop shards inspect {out / 'curated'} --overlay {out / 'sample.overlay.mp4'}")

@@ -108,11 +108,8 @@ def generate_command(
     """Generate a video for every clip of SPLIT in SHARDS with the run's model: the clip's first frame is the
     reference, its pose sequence drives the video (any length: overlapping windows). Writes OUT/KEY.mp4 and
     OUT/generation.json (the run, checkpoint and settings); clips already in OUT are kept, so a killed job resumes."""
-    from models.generation import generation_settings, split_size
-
-    console = Console()
     try:
-        settings = generation_settings(
+        failed = generate(
             run_path,
             shards,
             split,
@@ -122,12 +119,60 @@ def generate_command(
             inference_steps=inference_steps,
             guidance_scale=guidance,
             seed=seed,
+            limit=limit,
+            engine_name=engine_name,
+            workers=workers,
+            use_gpu=use_gpu,
             threads=threads,
             weights_dir=weights_dir,
+            address=address,
+            num_cpus=num_cpus,
         )
-        total = split_size(shards, split)
     except (FileNotFoundError, ValueError) as error:
         raise click.ClickException(str(error)) from error
+    if failed:
+        raise SystemExit(1)
+
+
+def generate(
+    run_path: Path,
+    shards: Path,
+    split: str,
+    out: Path,
+    *,
+    step: int | None = None,
+    ema: bool = False,
+    inference_steps: int = 20,
+    guidance_scale: float = 3.5,
+    seed: int = 0,
+    limit: int | None = None,
+    engine_name: str = "ray",
+    workers: int = 1,
+    use_gpu: bool | None = None,
+    threads: int = 1,
+    weights_dir: Path | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    console: Console | None = None,
+) -> int:
+    """The `generate` job (also what `backdrop demo` runs); returns the number of clips that failed."""
+    from models.generation import generation_settings, split_size
+
+    console = console or Console()
+    settings = generation_settings(
+        run_path,
+        shards,
+        split,
+        out,
+        step=step,
+        ema=ema,
+        inference_steps=inference_steps,
+        guidance_scale=guidance_scale,
+        seed=seed,
+        threads=threads,
+        weights_dir=weights_dir,
+    )
+    total = split_size(shards, split)
     indices = list(range(total if limit is None else min(limit, total)))
     console.print(
         f"[bold]backdrop generate[/]: {len(indices)} {split} clips of {shards} with {run_path} "
@@ -146,6 +191,7 @@ def generate_command(
             use_gpu = ray.cluster_resources().get("GPU", 0) >= 1
         results = _run_ray(settings, indices, workers, use_gpu, console)
     failed = [r for r in results if r["status"] == "failed"]
+    out.mkdir(parents=True, exist_ok=True)
     (out / "generation.json").write_text(
         json.dumps({**settings, "clips": sorted(results, key=lambda r: r["key"])}, indent=2, default=str)
     )
@@ -155,5 +201,4 @@ def generate_command(
     )
     for row in failed:
         console.print(f"  failed {row['key']}: {row['error_message']}")
-    if failed:
-        raise SystemExit(1)
+    return len(failed)

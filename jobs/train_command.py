@@ -70,23 +70,50 @@ def train_command(
     steps and every stage. Killed and run again with the same OUT, it resumes from the last checkpoint and ends
     with the same parameters as a run never stopped.
     """
+    try:
+        train(
+            config_name,
+            shards,
+            out,
+            engine_name=engine_name,
+            workers=workers,
+            use_gpu=use_gpu,
+            weights_dir=weights_dir,
+            address=address,
+            num_cpus=num_cpus,
+        )
+    except (FileNotFoundError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+
+
+def train(
+    config_name: str | Path,
+    shards: Path,
+    out: Path,
+    *,
+    engine_name: str = "ray",
+    workers: int | None = None,
+    use_gpu: bool | None = None,
+    weights_dir: Path | None = None,
+    address: str | None = None,
+    num_cpus: int | None = None,
+    console: Console | None = None,
+) -> int:
+    """The `train` job (also what `backdrop demo` runs); returns the step it ended at. A bad configuration, a run
+    folder of other settings or missing shards raise FileNotFoundError or ValueError before anything starts."""
+    from models.config import load_model_config
     from models.training.config import read_run_file, train_config_from_dict
     from models.training.run_dir import prepare_run
 
-    console = Console()
-    try:
-        data = read_run_file(config_name)
-        train = train_config_from_dict(data.get("train"))
-        from models.config import load_model_config
-
-        load_model_config(data.get("model"))  # refuse a bad model section before anything starts
-        run = prepare_run(out, data, shards)
-    except (FileNotFoundError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
-    workers = workers or train.workers
+    console = console or Console()
+    data = read_run_file(config_name)
+    settings = train_config_from_dict(data.get("train"))
+    load_model_config(data.get("model"))  # refuse a bad model section before anything starts
+    run = prepare_run(out, data, shards)
+    workers = workers or settings.workers
     console.print(
         f"[bold]backdrop train[/]: {config_name} on {shards} -> {out} "
-        f"({train.total_steps} steps: {', '.join(f'{s.name} {s.steps}' for s in train.stages)}; {engine_name})"
+        f"({settings.total_steps} steps: {', '.join(f'{s.name} {s.steps}' for s in settings.stages)}; {engine_name})"
     )
     if engine_name == "local":
         import torch
@@ -106,11 +133,12 @@ def train_command(
         init_ray(address, num_cpus=num_cpus, log_to_driver=True, runtime_env={"worker_process_setup_hook": hook})
         if use_gpu is None:
             use_gpu = ray.cluster_resources().get("GPU", 0) >= 1
-        train_on_ray(run, workers=workers, use_gpu=use_gpu, threads=train.threads, weights_dir=weights_dir)
+        train_on_ray(run, workers=workers, use_gpu=use_gpu, threads=settings.threads, weights_dir=weights_dir)
     from models.training.checkpoints import latest_checkpoint
 
     last = latest_checkpoint(out)
     console.print(
-        f"[bold]backdrop train[/]: done at step {last.step if last else 0} of {train.total_steps}; "
+        f"[bold]backdrop train[/]: done at step {last.step if last else 0} of {settings.total_steps}; "
         f"checkpoints in {out / 'checkpoints'}, TensorBoard logs in {out / 'logs'}"
     )
+    return last.step if last else 0

@@ -7,3 +7,10 @@
 - models.components: the shared parts (codecs, UNets with temporal layers, reference attention, PoseGuider, CLIP
   image encoder, schedulers); models.weights: where pretrained folders are looked for.
 """
+
+import logging
+
+# diffusers and transformers import bitsandbytes where it is installed (pyiqa's dependencies bring it); on a CPU with
+# AVX-512 BF16 it warns at import that an optional kernel package is absent, on every command. backdrop never
+# quantises, so that warning is noise to its users.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)

@@ -20,6 +20,11 @@ def quiet_worker_logs() -> None:
     cleaner cannot reach the state API and warns about it every few seconds for the whole run; that warning says
     nothing about the training."""
     logging.getLogger("ray.train.v2._internal.execution.controller.placement_group_cleaner").setLevel(logging.ERROR)
+    # On a loaded machine the controller's resource request to the autoscaler times out and it logs a traceback,
+    # then goes on ("safe to ignore", says the message); a single machine has no autoscaler to ask.
+    logging.getLogger("ray.train.v2._internal.execution.scaling_policy.autoscaling_coordinator_client").setLevel(
+        logging.CRITICAL
+    )
 
 
 def _train_loop_per_worker(config: dict[str, Any]) -> None:
