@@ -57,7 +57,9 @@ def main() -> None:
     parser.add_argument("--video-batch", type=int, default=1, help="the anchor's stage-2 batch per GPU")
     args = parser.parse_args()
     if not torch.cuda.is_available():
-        raise SystemExit("sd15_train_speed: needs a CUDA GPU (none found)")
+        # `make bench` runs every script: on a CPU machine this one says why it made nothing and lets the others run
+        print("sd15_train_speed: skipped, no CUDA GPU here (reports/sd15_train_speed.md is left as it is)")
+        return
     from models.animate_anyone import build_animate_anyone
     from models.config import named_model_config
 
