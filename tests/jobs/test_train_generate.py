@@ -49,6 +49,7 @@ def _scalars(run: Path, tag: str) -> list[tuple[int, float]]:
     return [(e.step, e.value) for e in events.Scalars(tag)]
 
 
+EMA = {"enabled": True, "decay": 0.9}
 RESUME_STAGES = [
     {"name": "image", "steps": 4, "batch_size": 2, "learning_rate": 3e-4},
     {"name": "video", "steps": 3, "batch_size": 1, "frames": 8, "learning_rate": 1e-4},
@@ -59,7 +60,7 @@ RESUME_STAGES = [
 def trained_run(reference_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An uninterrupted local run of both stages (checkpoints at steps 2, 4, 6, 7), with a sample video at the end."""
     tmp = tmp_path_factory.mktemp("trained")
-    config = _config(tmp, "resume", RESUME_STAGES, validate_every=7, sample_steps=2)
+    config = _config(tmp, "resume", RESUME_STAGES, validate_every=7, sample_steps=2, ema=EMA)
     _train(config, reference_run, tmp / "run", "--engine", "local")
     return tmp / "run"
 
@@ -78,7 +79,7 @@ def test_the_loss_falls(reference_run: Path, tmp_path: Path) -> None:
 
 
 def test_a_killed_run_resumes_to_the_same_parameters(trained_run: Path, reference_run: Path, tmp_path: Path) -> None:
-    config = _config(tmp_path, "resume", RESUME_STAGES, validate_every=7, sample_steps=2)
+    config = _config(tmp_path, "resume", RESUME_STAGES, validate_every=7, sample_steps=2, ema=EMA)
     run = tmp_path / "run"
     command = [sys.executable, "-m", "jobs.cli", "train", "--engine", "local", "--config", str(config)]
     command += ["--shards", str(reference_run), "--out", str(run)]
@@ -93,11 +94,12 @@ def test_a_killed_run_resumes_to_the_same_parameters(trained_run: Path, referenc
 
     output = _train(config, reference_run, run, "--engine", "local")
     assert f"step {killed_at + 1}/7" in output and f"step {killed_at}/7" not in output  # it went on, not again
-    resumed = load_file(str(latest_checkpoint(run).path / "model.safetensors"))
-    uninterrupted = load_file(str(latest_checkpoint(trained_run).path / "model.safetensors"))
-    assert resumed.keys() == uninterrupted.keys()
-    changed = [name for name in resumed if not torch.equal(resumed[name], uninterrupted[name])]
-    assert not changed, changed[:5]
+    for part in ("model", "ema", "optimizer"):
+        resumed = load_file(str(latest_checkpoint(run).path / f"{part}.safetensors"))
+        uninterrupted = load_file(str(latest_checkpoint(trained_run).path / f"{part}.safetensors"))
+        assert resumed.keys() == uninterrupted.keys()
+        changed = [name for name in resumed if not torch.equal(resumed[name], uninterrupted[name])]
+        assert not changed, (part, changed[:5])
     state = latest_checkpoint(run).state()
     assert state["step"] == 7 and state["stage"] == "video" and state["manifest_sha256"]
 
