@@ -26,9 +26,9 @@ class RunLog:
         if enabled:
             from torch.utils.tensorboard import SummaryWriter
 
-            # purge_step drops events a killed run logged after its last checkpoint, so a resumed run's curves
-            # have one value per step
-            self.writer = SummaryWriter(str(run / "logs"), purge_step=start_step or None)
+            # purge_step drops the events a killed run logged after its last checkpoint (steps past `start_step`;
+            # those of the checkpoint's own step came before it), so a resumed run's curves have one value per step
+            self.writer = SummaryWriter(str(run / "logs"), purge_step=start_step + 1 if start_step else None)
 
     def step(self, metrics: dict[str, Any]) -> None:
         if not self.enabled:

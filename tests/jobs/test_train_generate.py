@@ -100,6 +100,10 @@ def test_a_killed_run_resumes_to_the_same_parameters(trained_run: Path, referenc
         assert resumed.keys() == uninterrupted.keys()
         changed = [name for name in resumed if not torch.equal(resumed[name], uninterrupted[name])]
         assert not changed, (part, changed[:5])
+    # the curves of the resumed run: one value per step, what the killed run logged after its checkpoint replaced
+    assert [step for step, _ in _scalars(run, "loss/train_image")] == [1, 2, 3, 4]
+    assert [step for step, _ in _scalars(run, "loss/train_video")] == [5, 6, 7]
+    assert _scalars(run, "loss/train_video") == _scalars(trained_run, "loss/train_video")
     state = latest_checkpoint(run).state()
     assert state["step"] == 7 and state["stage"] == "video" and state["manifest_sha256"]
 
