@@ -11,7 +11,10 @@ import click
 #: subcommands imports nothing; `tests/jobs/test_cli.py` checks that every entry resolves to a command of that name.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("jobs.synth_command:synth", "Render synthetic human clips with exact ground truth."),
-    "demo": ("jobs.demo_command:demo", "The main job on the embedded default: a synthetic corpus curated into shards."),
+    "demo": (
+        "jobs.demo_command:demo",
+        "The main job on the embedded default: a synthetic corpus curated into shards, a tiny model trained on them.",
+    ),
     "curate": ("jobs.curate_command:curate_command", "Curate videos into schema-v1 shards (a Ray Data job)."),
     "inspect": ("jobs.inspect_command:inspect_command", "Run the curation stages on one video: results and overlays."),
     "shards": ("jobs.shards_command:shards_command", "Inspect a curate job's shards: summary and an overlay."),
