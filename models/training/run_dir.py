@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,15 @@ class RunFolder:
             "config": self.config,
             "shards": str(self.shards),
             "manifest_sha256": self.manifest_sha256,
-            "backdrop_version": version("backdrop"),
+            "backdrop_version": backdrop_version(),
         }
+
+
+def backdrop_version() -> str:
+    try:
+        return version("backdrop")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def manifest_of(shards: Path) -> Path | None:
