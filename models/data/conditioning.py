@@ -108,6 +108,23 @@ def _to_tensor(images: np.ndarray, low: float) -> torch.Tensor:
     return x * (1.0 - low) + low
 
 
+def _clip_arrays(sample: dict[str, Any]) -> tuple[str, np.ndarray, np.ndarray]:
+    """A decoded sample's key, frames [T, H, W, 3] and pose [T, P, 133, 3] as arrays, checked against each other."""
+    clip = sample["frames"].numpy() if isinstance(sample["frames"], torch.Tensor) else np.asarray(sample["frames"])
+    pose = sample["pose"].numpy() if isinstance(sample["pose"], torch.Tensor) else np.asarray(sample["pose"])
+    key = str(sample.get("__key__"))
+    if clip.ndim != 4 or clip.shape[-1] != 3 or pose.shape[0] != clip.shape[0]:
+        raise ValueError(f"{key}: frames {clip.shape} and pose {pose.shape} do not match")
+    return key, clip, pose
+
+
+def _skeletons(pose: np.ndarray, crop: CoverCrop, size: tuple[int, int]) -> np.ndarray:
+    """Skeleton images [T, h, w, 3] of pose frames [T, P, 133, 3], mapped as `crop` maps the frames."""
+    points = pose.copy()
+    points[..., :2] = crop.points(points[..., :2])
+    return render_clip(points, (size[1], size[0]))
+
+
 def clip_example(
     sample: dict[str, Any],
     *,
@@ -119,17 +136,11 @@ def clip_example(
 ) -> dict[str, Any]:
     """One training example (see the module docstring) of a decoded shard sample, at `resolution` = (h, w)."""
     size = _check_size("resolution", resolution)
-    clip = sample["frames"].numpy() if isinstance(sample["frames"], torch.Tensor) else np.asarray(sample["frames"])
-    pose = sample["pose"].numpy() if isinstance(sample["pose"], torch.Tensor) else np.asarray(sample["pose"])
-    if clip.ndim != 4 or clip.shape[-1] != 3 or pose.shape[0] != clip.shape[0]:
-        raise ValueError(f"{sample.get('__key__')}: frames {clip.shape} and pose {pose.shape} do not match")
-    key = str(sample.get("__key__"))
+    key, clip, pose = _clip_arrays(sample)
     indices, reference = sample_indices(clip.shape[0], frames, rng, stride=stride, min_gap=min_gap, key=key)
     crop = CoverCrop(clip.shape[1:3], size)
     taken = crop.frames(clip[np.append(indices, reference)])
-    points = pose[indices].copy()
-    points[..., :2] = crop.points(points[..., :2])
-    skeletons = render_clip(points, (size[1], size[0]))
+    skeletons = _skeletons(pose[indices], crop, size)
     return {
         "key": key,
         "frames": _to_tensor(taken[:-1], -1.0),
@@ -247,18 +258,12 @@ def clip_conditions(sample: dict[str, Any], *, resolution: Sequence[int], refere
     (to score against), every frame's skeleton [T, 3, H, W] in [0, 1], and the reference frame uint8 [H, W, 3]
     (the clip's frame `reference_index`, its first by default: what a user of the model would give)."""
     size = _check_size("resolution", resolution)
-    clip = sample["frames"].numpy() if isinstance(sample["frames"], torch.Tensor) else np.asarray(sample["frames"])
-    pose = sample["pose"].numpy() if isinstance(sample["pose"], torch.Tensor) else np.asarray(sample["pose"])
-    key = str(sample.get("__key__"))
-    if clip.ndim != 4 or clip.shape[-1] != 3 or pose.shape[0] != clip.shape[0]:
-        raise ValueError(f"{key}: frames {clip.shape} and pose {pose.shape} do not match")
+    key, clip, pose = _clip_arrays(sample)
     if not 0 <= reference_index < clip.shape[0]:
         raise ValueError(f"{key}: reference frame {reference_index} is outside the clip's {clip.shape[0]} frames")
     crop = CoverCrop(clip.shape[1:3], size)
     frames = crop.frames(clip)
-    points = pose.copy()
-    points[..., :2] = crop.points(points[..., :2])
-    skeletons = render_clip(points, (size[1], size[0]))
+    skeletons = _skeletons(pose, crop, size)
     return {
         "key": key,
         "frames": frames,

@@ -3,6 +3,7 @@ test split for the validation loss and the sample videos."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,8 +68,8 @@ class ShardBatches:
                 self._validation[stage.name] = taken
         return self._validation[stage.name]
 
+    @functools.cached_property
     def first_test_sample(self) -> dict[str, Any] | None:
-        """The test split's first clip, decoded (the sample video of every validation)."""
-        if not shard_urls(self.shards, "test"):
-            return None
-        return next(iter(shard_dataset(self.shards, "test", rank=0, world_size=1)), None)
+        """The test split's first clip, decoded once (the sample video of every validation); None without one."""
+        found = shard_urls(self.shards, "test")
+        return next(iter(shard_dataset(found, rank=0, world_size=1)), None) if found else None

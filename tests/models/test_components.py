@@ -12,15 +12,6 @@ from models.components.unets import temporal_layers, temporal_layers_bypassed
 from models.config import named_model_config
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads spin against each other (steps 20x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)

@@ -10,15 +10,6 @@ import torch
 from models.pipelines.context import blend_windows, context_windows, window_weights
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads spin against each other (steps 20x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize(("frames", "context", "overlap"), [(8, 8, 2), (5, 8, 2), (20, 8, 2), (23, 8, 3), (50, 24, 4)])
 def test_windows_cover_every_frame_with_the_stated_overlap(frames: int, context: int, overlap: int) -> None:
     windows = context_windows(frames, context, overlap)

@@ -12,15 +12,6 @@ from models.config import named_model_config
 from models.pipelines import AnimateAnyonePipeline
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads spin against each other (steps 20x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def pipeline() -> AnimateAnyonePipeline:
     return AnimateAnyonePipeline(build_animate_anyone(named_model_config("tiny")))

@@ -16,15 +16,6 @@ from models.components.unets import motion_adapter_for, temporal_layers, unet2d_
 from models.config import CONFIGS_DIR, load_model_config
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """One intra-op thread: on a loaded 2-core machine two threads spin against each other (steps 20x slower)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _vae_config() -> dict:
     data = yaml.safe_load((CONFIGS_DIR / "tiny.yaml").read_text())["model"]
     data["unet"]["config"].update(in_channels=4, out_channels=4)
