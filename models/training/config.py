@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 STAGES = ("image", "video")
+# The schedules of diffusers.optimization.get_scheduler that need nothing but warm-up and total steps.
+LR_SCHEDULES = ["constant", "constant_with_warmup", "linear", "cosine"]
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -28,6 +30,8 @@ class StageConfig:
     batch_size: int = 2  # clips per worker per micro-batch
     accumulation: int = 1  # micro-batches per optimiser step
     learning_rate: float = 1e-5
+    lr_schedule: str = "constant"  # a diffusers.optimization schedule over the stage's steps: constant, cosine, ...
+    warmup_steps: int = 0
     weight_decay: float = 1e-2
     max_grad_norm: float = 1.0
     frames: int | None = None  # video stage: frames per clip (None: the model's `frames`); image stage: always 1
@@ -41,6 +45,14 @@ class StageConfig:
                 raise ValueError(f"train.stages[{self.name}].{name} must be at least 1, got {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise ValueError(f"train.stages[{self.name}].learning_rate must be positive, got {self.learning_rate}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f"train.stages[{self.name}].lr_schedule: unknown {self.lr_schedule!r}; known: {LR_SCHEDULES}"
+            )
+        if not 0 <= self.warmup_steps < self.steps:
+            raise ValueError(
+                f"train.stages[{self.name}].warmup_steps must lie in [0, steps={self.steps}), got {self.warmup_steps}"
+            )
         if self.frames is not None and self.frames < 1:
             raise ValueError(f"train.stages[{self.name}].frames must be at least 1, got {self.frames}")
 

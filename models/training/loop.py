@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from diffusers.optimization import get_scheduler
 
 from models.training.checkpoints import Checkpoint, latest_checkpoint, load_optimizer_tensors, save_checkpoint
 from models.training.config import StageConfig, TrainConfig
@@ -84,6 +85,7 @@ class StageState:
     index: int
     parameters: list[tuple[str, torch.nn.Parameter]]
     optimizer: torch.optim.Optimizer
+    learning_rate: torch.optim.lr_scheduler.LRScheduler
     wrapped: torch.nn.Module
     ema: Any = None  # diffusers.training_utils.EMAModel
 
@@ -94,19 +96,31 @@ class StageState:
 
 
 def start_stage(
-    model: Any, train: TrainConfig, index: int, context: WorkerContext, resume: Checkpoint | None
+    model: Any, train: TrainConfig, index: int, context: WorkerContext, resume: Checkpoint | None, in_stage: int = 0
 ) -> StageState:
+    """The stage's trainable parameters, optimiser (restored from `resume` when it is this stage's) and learning rate
+    schedule, positioned at step `in_stage` of the stage: the schedule is a function of the step alone, so a resumed
+    run needs no scheduler state."""
     stage = train.stages[index]
     model.set_stage(stage.name)
     trainable = set(map(id, model.trainable_parameters(stage.name)))
     parameters = [(name, p) for name, p in model.named_parameters() if id(p) in trainable]
     optimizer = torch.optim.AdamW([p for _, p in parameters], lr=stage.learning_rate, weight_decay=stage.weight_decay)
+    for group in optimizer.param_groups:  # what torch's schedulers read when they start past step 0
+        group["initial_lr"] = stage.learning_rate
+    learning_rate = get_scheduler(
+        stage.lr_schedule,
+        optimizer,
+        num_warmup_steps=stage.warmup_steps,
+        num_training_steps=stage.steps,
+        last_epoch=in_stage - 1,
+    )
     ema = None
     if train.ema.enabled:
         from diffusers.training_utils import EMAModel
 
         ema = EMAModel([p for _, p in parameters], decay=train.ema.decay)
-    state = StageState(stage, index, parameters, optimizer, context.prepare_model(model), ema)
+    state = StageState(stage, index, parameters, optimizer, learning_rate, context.prepare_model(model), ema)
     if resume is not None and resume.state().get("stage") == stage.name:
         load_optimizer_tensors(optimizer, resume.path / "optimizer.safetensors")
         if ema is not None:
@@ -136,6 +150,7 @@ def optimiser_step(
         total += float(loss.detach())
     torch.nn.utils.clip_grad_norm_([p for _, p in state.parameters], stage.max_grad_norm)
     state.optimizer.step()
+    state.learning_rate.step()
     state.optimizer.zero_grad(set_to_none=True)
     if state.ema is not None:
         state.ema.step([p for _, p in state.parameters])
@@ -191,7 +206,7 @@ def train_worker(
         stage, in_stage = train.stage_at(step)
         index = train.stages.index(stage)
         if state is None or state.index != index:
-            state = start_stage(model, train, index, context, resume if step == start else None)
+            state = start_stage(model, train, index, context, resume if step == start else None, in_stage)
             batches = None
             if in_stage == 0 and index > 0:  # the new task's loss before its first step
                 run_log.validation(
@@ -203,11 +218,13 @@ def train_worker(
         began = time.perf_counter()
         model.train()
         generator = torch.Generator(device=context.device).manual_seed(step_seed(train.seed, context.rank, step))
+        learning_rate = state.optimizer.param_groups[0]["lr"]
         loss = optimiser_step(state, batches, generator, context, train.mixed_precision)
         metrics = {
             "step": step + 1,
             "stage": stage.name,
             "loss": loss,
+            "learning_rate": learning_rate,
             "seconds": time.perf_counter() - began,
             **peak_memory_mb(context.device),
         }

@@ -39,6 +39,8 @@ class RunLog:
         assert self.writer is not None
         self.writer.add_scalar(f"loss/train_{metrics['stage']}", metrics["loss"], step)
         self.writer.add_scalar("time/seconds_per_step", metrics["seconds"], step)
+        if "learning_rate" in metrics:
+            self.writer.add_scalar("learning_rate", metrics["learning_rate"], step)
         for name in ("peak_rss_mb", "peak_gpu_mb"):
             if name in metrics:
                 self.writer.add_scalar(f"memory/{name}", metrics[name], step)

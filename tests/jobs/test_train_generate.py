@@ -50,9 +50,10 @@ def _scalars(run: Path, tag: str) -> list[tuple[int, float]]:
 
 
 EMA = {"enabled": True, "decay": 0.9}
+# Decaying learning rates, so that a resumed run that restarted its schedule would end elsewhere.
 RESUME_STAGES = [
-    {"name": "image", "steps": 4, "batch_size": 2, "learning_rate": 3e-4},
-    {"name": "video", "steps": 3, "batch_size": 1, "frames": 8, "learning_rate": 1e-4},
+    {"name": "image", "steps": 4, "batch_size": 2, "learning_rate": 3e-4, "lr_schedule": "cosine", "warmup_steps": 1},
+    {"name": "video", "steps": 3, "batch_size": 1, "frames": 8, "learning_rate": 1e-4, "lr_schedule": "cosine"},
 ]
 
 
