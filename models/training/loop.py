@@ -208,10 +208,6 @@ def train_worker(
         if state is None or state.index != index:
             state = start_stage(model, train, index, context, resume if step == start else None, in_stage)
             batches = None
-            if in_stage == 0 and index > 0:  # the new task's loss before its first step
-                run_log.validation(
-                    step, stage.name, validation_loss(model, data.validation_batches(stage), stage, train, context)
-                )
         if batches is None or in_stage % train.checkpoint_every == 0:
             epoch = segment_epoch(index, in_stage, train.checkpoint_every)
             batches = iter(data.train_batches(stage, epoch, context.rank, context.world_size))
@@ -237,6 +233,12 @@ def train_worker(
                 frames = sample(model, done)  # uint8 [T, H, W, 3]: ground truth beside the generated video
                 if frames is not None:
                     run_log.frames(done, "sample", frames)
+            if in_stage + 1 == stage.steps and index + 1 < len(train.stages):
+                # the next stage's task before its first step, logged before the checkpoint below: a run resumed at
+                # the stage boundary then logs it once
+                following = train.stages[index + 1]
+                loss_before = validation_loss(model, data.validation_batches(following), following, train, context)
+                run_log.validation(done, following.name, loss_before)
         if is_segment_end(stage, in_stage, train.checkpoint_every):
             if context.is_chief:
                 save_checkpoint(

@@ -105,6 +105,8 @@ def test_a_killed_run_resumes_to_the_same_parameters(trained_run: Path, referenc
     assert [step for step, _ in _scalars(run, "loss/train_image")] == [1, 2, 3, 4]
     assert [step for step, _ in _scalars(run, "loss/train_video")] == [5, 6, 7]
     assert _scalars(run, "loss/train_video") == _scalars(trained_run, "loss/train_video")
+    # the video task's loss before its first step is logged before the image stage's last checkpoint (step 4): once
+    assert _scalars(run, "loss/validation_video") == _scalars(trained_run, "loss/validation_video")
     state = latest_checkpoint(run).state()
     assert state["step"] == 7 and state["stage"] == "video" and state["manifest_sha256"]
 
