@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from curation.config import config_from_dict
 from curation.pipeline.sequential import StageTimes, run_sequential
+from curation.quality.scores import WEIGHTS_FREE_SCORES
 from curation.record import FAILED, OK, REJECTED
 from curation.resources import Resources
 from curation.shards.schema import SchemaError, decode_members, encode_members
@@ -54,6 +55,8 @@ def test_runner_produces_every_output(records):
         }
         assert record["key"] == f"{record['source_id']}-0000"
         assert record["scores"]["musiq"] is None and "not found" in record["scores_missing"]["musiq"]
+        # the names a filter may use are exactly the scores computed (the config's check at load relies on it)
+        assert set(record["scores"]) == {*WEIGHTS_FREE_SCORES, *CONFIG.quality.pyiqa}
     assert times.clips == 2 and set(times.seconds) >= {"decode", "tracks", "encode"}
 
 
