@@ -98,6 +98,8 @@ def clip_metadata(record: Record) -> dict[str, Any]:
             },
             "filter": record.get("filter", {}),
             "backends": record.get("backends", {}),
+            # the job that made it: its settings' hash and backdrop's version (curation.pipeline.job_identity)
+            "job": record.get("job"),
         }
     )
 
