@@ -55,7 +55,7 @@ def test_one_frame_has_its_legend_and_label_panel() -> None:
         assert _colour_pixels(panel, colour).sum() >= 4, colour
     # The label sits on the panel's dark box, drawn once in white: inside the row, every pixel is the box colour or
     # a grey between it and white (anti-aliasing), never a darker outline stroke (the old "rolll").
-    row = panel[: 16].astype(int)
+    row = panel[:16].astype(int)
     text = np.any(row != np.array(PANEL), axis=-1)
     assert text.sum() > 20
     grey = row[text]
