@@ -108,10 +108,13 @@ def init_ray(
     object_store_mb: int | None = None,
     log_to_driver: bool = False,
     runtime_env: dict[str, Any] | None = None,
+    verbose: bool = False,
 ) -> None:
     """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface.
 
-    `log_to_driver`: show what workers print (training's progress lines); curation prints its own progress."""
+    `log_to_driver`: show what workers print (training's progress lines); curation prints its own progress.
+    `verbose`: Ray's own start-up messages and the workers' output on the console too; otherwise they stay in Ray's
+    log files (its session folder), off the console."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Under `uv run` (make demo), Ray starts its workers with a relative `.tools/bin/uv run ...` from a copied working
     # directory, where that path does not exist: every worker fails to start (measured: a hung demo). Workers use
@@ -122,7 +125,10 @@ def init_ray(
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
-    quiet = {"log_to_driver": log_to_driver, "logging_level": "WARNING"}
+    quiet = {"log_to_driver": log_to_driver or verbose, "logging_level": "INFO" if verbose else "WARNING"}
+    if not verbose:
+        # Ray warns on every start that token authentication is on (or off); it is Ray's default, not news.
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     if address:
         host = address.removeprefix("ray://").rsplit(":", 1)[0]
         # A loopback cluster (tests, one machine): the driver must say it is on that address too, or Ray looks for

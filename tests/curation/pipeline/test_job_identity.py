@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from curation.config import config_from_dict
-from curation.pipeline.job import JobOptions, run_job, sequential_engine
+from curation.pipeline.job import run_job, sequential_engine
 from curation.pipeline.job_identity import IDENTITY_FILE, JobIdentity, SettingsMismatchError, read_identity
 from curation.shards.packing import read_manifest_metadata
 from tests.helpers.jobs import OPTIONS, TINY_CONFIG, shard_contents, shard_samples
@@ -121,7 +121,7 @@ def test_a_folder_without_recorded_settings_is_refused(tiny_corpus: Path, tmp_pa
     out = tmp_path / "out"
     _run(sources[:1], out)
     (out / IDENTITY_FILE).unlink()  # as a folder made before settings were recorded
-    with pytest.raises(SettingsMismatchError, match="holds curated sources but no job_identity.json"):
+    with pytest.raises(SettingsMismatchError, match=r"holds curated sources but no job_identity\.json"):
         _run(sources[:1], out)
     _run(sources[:1], out, mode="overwrite")
     assert read_identity(out) is not None
