@@ -14,6 +14,7 @@ from curation.pipeline.job import JobOptions
 from curation.synthetic.clip import SynthConfig
 from curation.video.source_lists import resolve_sources
 from jobs.cli_options import address_option, engine_option, num_cpus_option
+from jobs.console_logging import configure_logging, quiet_option, verbose_option, verbosity_of
 from jobs.curate_command import curate
 from jobs.generate_command import generate
 from jobs.synth_command import generate_corpus
@@ -68,6 +69,8 @@ def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
 @engine_option
 @address_option
 @num_cpus_option
+@quiet_option
+@verbose_option
 def demo(
     out: Path,
     n: int,
@@ -77,6 +80,8 @@ def demo(
     engine_name: str,
     address: str | None,
     num_cpus: int | None,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """The main job on the embedded default: render a small synthetic corpus (one clip per camera recipe) into
     OUT/synthetic, curate it into schema-v1 shards under OUT/curated, train the tiny AnimateAnyone on them for a
@@ -85,7 +90,9 @@ def demo(
     Run again, it keeps the rendered clips and the curated sources and only repacks; a finished training run is
     kept (a killed one resumes) and generated clips are kept.
     """
-    console = Console()
+    verbosity = verbosity_of(quiet, verbose)
+    configure_logging(verbosity)
+    console = Console(quiet=quiet)
     console.print(f"[bold]backdrop demo[/]: synthetic corpus of {n} clips -> {out / 'synthetic'}")
     generate_corpus(n, out / "synthetic", seed, SynthConfig(), workers=2, console=console)
     config_path = out / "curation.yaml"
@@ -99,6 +106,8 @@ def demo(
         engine_name=engine_name,
         num_cpus=num_cpus,
         options=JobOptions(test_fraction=0.2, shard_mb=64.0),
+        console=console,
+        verbosity=verbosity,
     )
     if image_steps or video_steps:
         run_config = demo_run_config(image_steps, video_steps)
