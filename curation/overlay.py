@@ -21,7 +21,7 @@ by a multiple of 4 pixels) so that neither the label nor the legend hides the cl
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -39,6 +39,7 @@ PERSON_COLOURS = ((255, 80, 80), (80, 160, 255), (255, 220, 60), (180, 90, 255))
 FONT, FONT_SCALE, ROW = cv2.FONT_HERSHEY_SIMPLEX, 0.4, 16  # panel text and row height in pixels
 RETICLE_RADIUS = 9  # joints are drawn with radius 3
 ROLL_MIN_DEGREES = 0.1  # rotation per frame below which no roll glyph is drawn
+MIN_ARROW_PX = 0.05  # motion of the centre per frame below which no arrow is drawn
 LEGEND = (("kept track", KEPT), ("masked-out track", MASKED), ("person", PERSON), ("camera motion", CAMERA))
 
 
@@ -60,11 +61,11 @@ def legend_layout(width: int) -> tuple[list[LegendEntry], int]:
     and the panel's height (a multiple of 4, so the overlay frame keeps even sizes for H.264)."""
     entries, x, row = [], 6, 1
     for name, colour in LEGEND:
-        span = 18 + cv2.getTextSize(name, FONT, FONT_SCALE, 1)[0][0] + 12
+        span = 22 + cv2.getTextSize(name, FONT, FONT_SCALE, 1)[0][0] + 12
         if x > 6 and x + span > width:
             x, row = 6, row + 1
         y = row * ROW + ROW // 2
-        entries.append(LegendEntry(name, colour, (x + 6, y), (x + 16, y + 4)))
+        entries.append(LegendEntry(name, colour, (x + 6, y), (x + 20, y + 4)))
         x += span
     height = (row + 1) * ROW + 4
     return entries, height + (-height) % 4
@@ -130,31 +131,40 @@ def roll_degrees(before: np.ndarray, after: np.ndarray) -> float:
     return -math.degrees(math.atan2(step[1, 0] - step[0, 1], step[0, 0] + step[1, 1]))
 
 
+def _stroke(draw: Callable[[tuple[int, int, int], int], object], thickness: int = 2) -> None:
+    """A glyph element in cyan over a dark halo, so it reads on any background."""
+    draw((0, 0, 0), thickness + 2)
+    draw(CAMERA, thickness)
+
+
 def draw_camera(image: np.ndarray, step: np.ndarray, roll: float, arrow_gain: float, roll_gain: float) -> None:
     """The camera glyph at the image centre: ring, arrow for the centre's motion, arc for a roll."""
     height, width = image.shape[:2]
     centre = (width // 2, height // 2)
-    cv2.circle(image, centre, RETICLE_RADIUS, (0, 0, 0), 4, cv2.LINE_AA)  # dark halo: visible on any background
-    cv2.circle(image, centre, RETICLE_RADIUS, CAMERA, 2, cv2.LINE_AA)
-    length = float(np.hypot(*step)) * arrow_gain
-    if length > RETICLE_RADIUS + 2:  # from the ring outwards: the ring's inside stays empty
-        unit = step / np.hypot(*step)
+    _stroke(lambda colour, thick: cv2.circle(image, centre, RETICLE_RADIUS, colour, thick, cv2.LINE_AA))
+    speed = float(np.hypot(*step))
+    if speed > MIN_ARROW_PX:  # from the ring outwards, its length beyond the ring the magnified motion
+        unit = step / speed
         base = tuple(np.round(np.asarray(centre) + RETICLE_RADIUS * unit).astype(int))
-        tip = tuple(np.round(np.asarray(centre) + length * unit).astype(int))
-        cv2.arrowedLine(image, base, tip, CAMERA, 2, cv2.LINE_AA, tipLength=0.3)
+        tip = tuple(np.round(np.asarray(centre) + (RETICLE_RADIUS + max(6.0, arrow_gain * speed)) * unit).astype(int))
+        _stroke(lambda colour, thick: cv2.arrowedLine(image, base, tip, colour, thick, cv2.LINE_AA, tipLength=0.4))
     if abs(roll) >= ROLL_MIN_DEGREES:
         radius = RETICLE_RADIUS + 7
-        sweep = float(np.clip(abs(roll) * roll_gain, 45.0, 300.0))
+        sweep = float(np.clip(abs(roll) * roll_gain, 90.0, 300.0))
         # OpenCV's angles run clockwise on screen (y down); a counter-clockwise roll sweeps the other way.
         start, end = (-90.0, -90.0 - sweep) if roll > 0 else (-90.0, -90.0 + sweep)
-        cv2.ellipse(image, centre, (radius, radius), 0, start, end, CAMERA, 2, cv2.LINE_AA)
         angle = math.radians(end)
         head = np.array([centre[0] + radius * math.cos(angle), centre[1] + radius * math.sin(angle)])
         along = np.array([-math.sin(angle), math.cos(angle)]) * (1 if roll < 0 else -1)  # direction of travel
-        for side in (-1, 1):
-            normal = np.array([math.cos(angle), math.sin(angle)]) * side
-            wing = head - 5 * along + 4 * normal
-            cv2.line(image, tuple(np.round(head).astype(int)), tuple(np.round(wing).astype(int)), CAMERA, 2)
+        wings = [head - 5 * along + 4 * side * np.array([math.cos(angle), math.sin(angle)]) for side in (-1, 1)]
+        tip = tuple(np.round(head).astype(int))
+
+        def arc(colour: tuple[int, int, int], thick: int) -> None:
+            cv2.ellipse(image, centre, (radius, radius), 0, start, end, colour, thick, cv2.LINE_AA)
+            for wing in wings:
+                cv2.line(image, tip, tuple(np.round(wing).astype(int)), colour, thick)
+
+        _stroke(arc)
 
 
 def overlay_frame(
@@ -170,7 +180,7 @@ def overlay_frame(
     label: str | None = None,
     trail: int = 6,
     arrow_gain: float = 8.0,
-    roll_gain: float = 60.0,
+    roll_gain: float = 120.0,
     legend: bool = True,
 ) -> np.ndarray:
     """Overlay frame `t` of a clip: uint8 [H + panel, W, 3] (with `legend`), else [H, W, 3]; any layer may be left
