@@ -11,7 +11,15 @@ from rich.table import Table
 from curation.config import load_config
 from curation.dataset_card import CARD_FILE
 from curation.pipeline.job import JobOptions, JobSummary, run_job, sequential_engine
-from curation.pipeline.job_identity import IDENTITY_FILE, MODES, RESUME, SettingsMismatchError
+from curation.pipeline.job_identity import (
+    IDENTITY_FILE,
+    MODES,
+    OVERWRITE,
+    RESUME,
+    JobIdentity,
+    SettingsMismatchError,
+    claim_folder,
+)
 from curation.record import FAILED, OK, REJECTED
 from curation.shards.ledger import JobLockedError
 from curation.video.source_lists import SourceListError, resolve_sources
@@ -70,6 +78,9 @@ def curate(
     quiet, and no summary either."""
     console = console or Console()
     config = load_config(config_path)
+    options = options or JobOptions()
+    if options.mode != OVERWRITE:  # refuse a folder of other settings now, before starting Ray (the job checks too)
+        claim_folder(out, JobIdentity.of(config, options.test_fraction), options.mode)
     if engine_name == "ray":
         from jobs.ray_pipeline import init_ray, ray_engine  # Ray only when asked for
 

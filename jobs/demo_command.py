@@ -11,6 +11,7 @@ import yaml
 from rich.console import Console
 
 from curation.pipeline.job import JobOptions
+from curation.pipeline.job_identity import MODES, RESUME, SettingsMismatchError
 from curation.synthetic.clip import SynthConfig
 from curation.video.source_lists import resolve_sources
 from jobs.cli_options import address_option, engine_option, num_cpus_option
@@ -69,6 +70,13 @@ def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
 @engine_option
 @address_option
 @num_cpus_option
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=RESUME,
+    show_default=True,
+    help="What curating into OUT/curated does with what it holds (see `backdrop curate --help`).",
+)
 @quiet_option
 @verbose_option
 def demo(
@@ -80,6 +88,7 @@ def demo(
     engine_name: str,
     address: str | None,
     num_cpus: int | None,
+    mode: str,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -98,17 +107,20 @@ def demo(
     config_path = out / "curation.yaml"
     config_path.write_text(yaml.safe_dump(DEMO_CONFIG, sort_keys=False))
     console.print(f"[bold]backdrop demo[/]: curating it with {config_path} ({engine_name}) -> {out / 'curated'}")
-    curate(
-        resolve_sources([out / "synthetic"]),
-        out / "curated",
-        config_path,
-        address=address,
-        engine_name=engine_name,
-        num_cpus=num_cpus,
-        options=JobOptions(test_fraction=0.2, shard_mb=64.0),
-        console=console,
-        verbosity=verbosity,
-    )
+    try:
+        curate(
+            resolve_sources([out / "synthetic"]),
+            out / "curated",
+            config_path,
+            address=address,
+            engine_name=engine_name,
+            num_cpus=num_cpus,
+            options=JobOptions(test_fraction=0.2, shard_mb=64.0, mode=mode),
+            console=console,
+            verbosity=verbosity,
+        )
+    except SettingsMismatchError as error:
+        raise click.ClickException(str(error)) from None
     if image_steps or video_steps:
         run_config = demo_run_config(image_steps, video_steps)
         config_file = out / "tiny-demo.yaml"

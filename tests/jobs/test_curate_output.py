@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -20,12 +21,15 @@ from tests.helpers.jobs import TINY_CONFIG
 PROGRESS = "curate progress: "
 
 
+@pytest.mark.slow
 def test_piped_output_shows_progress_lines_before_the_job_ends(
     tiny_corpus: Path, tiny_config_file: Path, tmp_path: Path
 ) -> None:
+    """The Ray job as a cluster's batch job runs it: output to a pipe, read line by line while it runs."""
     sources = sorted(str(p) for p in tiny_corpus.glob("*.mp4"))[:3]
     command = [sys.executable, "-m", "jobs.cli", "curate", *sources, "--out", str(tmp_path / "out")]
-    command += ["--config", str(tiny_config_file), "--engine", "sequential", "--progress-interval", "0.2"]
+    command += ["--config", str(tiny_config_file), "--progress-interval", "0.5"]
+    command += ["--num-cpus", "2", "--object-store-mb", "100"]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "COLUMNS": "200"}
     )
@@ -44,6 +48,7 @@ def test_piped_output_shows_progress_lines_before_the_job_ends(
     assert " INFO jobs.progress: curate progress: 0/3 sources" in text[progress[0]]  # the logging module's lines
     assert "3/3 sources, 3 clips, 0 failed so far" in text[progress[-1]]
     assert not any("\x1b[" in t for t in text)  # no terminal control codes in a log
+    assert not any("Token authentication" in t for t in text)  # Ray's start-up warning stays off the console
 
 
 def test_quiet_says_nothing_and_a_refused_rerun_names_the_differences(tiny_corpus: Path, tmp_path: Path) -> None:
