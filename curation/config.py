@@ -17,6 +17,7 @@ Every stage reads its own section, so a stage's settings travel with it to a wor
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,8 @@ from curation.motion.camera_estimation import CameraConfig
 from curation.motion.tracks import TrackerConfig
 from curation.person.foreground_mask import ForegroundConfig
 from curation.quality.filters import FilterRule, parse_rules
+from curation.quality.iqa import IQA_METRICS
+from curation.quality.scores import WEIGHTS_FREE_SCORES
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,14 @@ class QualityConfig:
     def __post_init__(self) -> None:
         if self.frames < 1:
             raise ValueError(f"quality.frames must be at least 1, got {self.frames}")
+        unknown = [name for name in self.pyiqa if name not in IQA_METRICS]
+        if unknown:
+            raise ValueError(f"quality.pyiqa: unknown metrics {unknown}; known: {sorted(IQA_METRICS)}")
+
+
+X264_PRESETS = (
+    "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ class EncodeConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.crf <= 51:
             raise ValueError(f"encode.crf must lie in [0, 51], got {self.crf}")
+        if self.preset not in X264_PRESETS:
+            raise ValueError(f"encode.preset must be one of {list(X264_PRESETS)}, got {self.preset!r}")
 
 
 @dataclass(frozen=True)
@@ -114,6 +127,17 @@ class CurationConfig:
         # Every stage with a choice of backend is checked against the one registry (names, resources, loaders).
         for stage in ("foreground", "tracks"):
             get_backend(stage, getattr(self, stage).backend)
+        # A filter on a score no stage computes would be skipped for every clip: refuse it here, by name.
+        known = (*WEIGHTS_FREE_SCORES, *self.quality.pyiqa)
+        for index, rule in enumerate(self.filters):
+            if rule.score is not None and rule.score not in known:
+                close = difflib.get_close_matches(rule.score, [*known, *IQA_METRICS], n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                if rule.score in IQA_METRICS:
+                    hint = f" (a pyiqa metric: add it to quality.pyiqa, now {list(self.quality.pyiqa)})"
+                raise ValueError(
+                    f"filters[{index}]: unknown score {rule.score!r}{hint}; scores computed: {sorted(known)}"
+                )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (for the clip metadata and the manifest)."""

@@ -11,9 +11,11 @@ import yaml
 from rich.console import Console
 
 from curation.pipeline.job import JobOptions
+from curation.pipeline.job_identity import MODES, RESUME, SettingsMismatchError
 from curation.synthetic.clip import SynthConfig
 from curation.video.source_lists import resolve_sources
 from jobs.cli_options import address_option, engine_option, num_cpus_option
+from jobs.console_logging import configure_logging, quiet_option, verbose_option, verbosity_of
 from jobs.curate_command import curate
 from jobs.generate_command import generate
 from jobs.synth_command import generate_corpus
@@ -68,6 +70,15 @@ def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
 @engine_option
 @address_option
 @num_cpus_option
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default=RESUME,
+    show_default=True,
+    help="What curating into OUT/curated does with what it holds (see `backdrop curate --help`).",
+)
+@quiet_option
+@verbose_option
 def demo(
     out: Path,
     n: int,
@@ -77,6 +88,9 @@ def demo(
     engine_name: str,
     address: str | None,
     num_cpus: int | None,
+    mode: str,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """The main job on the embedded default: render a small synthetic corpus (one clip per camera recipe) into
     OUT/synthetic, curate it into schema-v1 shards under OUT/curated, train the tiny AnimateAnyone on them for a
@@ -85,21 +99,28 @@ def demo(
     Run again, it keeps the rendered clips and the curated sources and only repacks; a finished training run is
     kept (a killed one resumes) and generated clips are kept.
     """
-    console = Console()
+    verbosity = verbosity_of(quiet, verbose)
+    configure_logging(verbosity)
+    console = Console(quiet=quiet)
     console.print(f"[bold]backdrop demo[/]: synthetic corpus of {n} clips -> {out / 'synthetic'}")
     generate_corpus(n, out / "synthetic", seed, SynthConfig(), workers=2, console=console)
     config_path = out / "curation.yaml"
     config_path.write_text(yaml.safe_dump(DEMO_CONFIG, sort_keys=False))
     console.print(f"[bold]backdrop demo[/]: curating it with {config_path} ({engine_name}) -> {out / 'curated'}")
-    curate(
-        resolve_sources([out / "synthetic"]),
-        out / "curated",
-        config_path,
-        address=address,
-        engine_name=engine_name,
-        num_cpus=num_cpus,
-        options=JobOptions(test_fraction=0.2, shard_mb=64.0),
-    )
+    try:
+        curate(
+            resolve_sources([out / "synthetic"]),
+            out / "curated",
+            config_path,
+            address=address,
+            engine_name=engine_name,
+            num_cpus=num_cpus,
+            options=JobOptions(test_fraction=0.2, shard_mb=64.0, mode=mode),
+            console=console,
+            verbosity=verbosity,
+        )
+    except SettingsMismatchError as error:
+        raise click.ClickException(str(error)) from None
     if image_steps or video_steps:
         run_config = demo_run_config(image_steps, video_steps)
         config_file = out / "tiny-demo.yaml"

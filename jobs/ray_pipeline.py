@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from curation.config import CurationConfig
+from curation.pipeline.job import Engine
 from curation.pipeline.spec import STAGE_CLASSES, Operator, plan_operators
 from curation.record import Record
 from curation.shards.manifest_rows import END, clip_result, end_marker, unit_of
@@ -47,17 +48,20 @@ class OperatorWorker:
     rows are clip records. The last operator's output rows are finished results (manifest row and members).
     """
 
-    def __init__(self, stages: tuple[str, ...], config: CurationConfig, last: bool) -> None:
+    def __init__(
+        self, stages: tuple[str, ...], config: CurationConfig, last: bool, job: dict[str, str] | None = None
+    ) -> None:
         import cv2
 
         cv2.setNumThreads(1)  # one worker, its declared cores: Ray places by the declared CPUs
         self.stages = [STAGE_CLASSES[name](config) for name in stages]
         self.last = last
+        self.job = job  # the job identity's stamp, recorded in each kept sample's JSON
 
     def _through(self, record: Record, stages: list[Any]) -> dict[str, Any]:
         for stage in stages:
             record = stage(record)
-        return _row(record["key"], clip_result(record) if self.last else record)
+        return _row(record["key"], clip_result(record, self.job) if self.last else record)
 
     def __call__(self, row: dict[str, Any]) -> Iterator[dict[str, Any]]:
         if "source" in row:
@@ -77,10 +81,10 @@ class OperatorWorker:
 
 
 def run_operator(
-    row: dict[str, Any], stages: tuple[str, ...], config: CurationConfig, last: bool
+    row: dict[str, Any], stages: tuple[str, ...], config: CurationConfig, last: bool, job: dict[str, str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """An operator with no model to load, as a plain task: its stages are built for this row and dropped after."""
-    yield from OperatorWorker(stages, config, last)(row)
+    yield from OperatorWorker(stages, config, last, job)(row)
 
 
 def pool_size(operator: Operator, cluster: dict[str, float], sources: int) -> int:
@@ -104,10 +108,13 @@ def init_ray(
     object_store_mb: int | None = None,
     log_to_driver: bool = False,
     runtime_env: dict[str, Any] | None = None,
+    verbose: bool = False,
 ) -> None:
     """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface.
 
-    `log_to_driver`: show what workers print (training's progress lines); curation prints its own progress."""
+    `log_to_driver`: show what workers print (training's progress lines); curation prints its own progress.
+    `verbose`: Ray's own start-up messages and the workers' output on the console too; otherwise they stay in Ray's
+    log files (its session folder), off the console."""
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     # Under `uv run` (make demo), Ray starts its workers with a relative `.tools/bin/uv run ...` from a copied working
     # directory, where that path does not exist: every worker fails to start (measured: a hung demo). Workers use
@@ -118,7 +125,10 @@ def init_ray(
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
-    quiet = {"log_to_driver": log_to_driver, "logging_level": "WARNING"}
+    quiet = {"log_to_driver": log_to_driver or verbose, "logging_level": "INFO" if verbose else "WARNING"}
+    if not verbose:
+        # Ray warns on every start that token authentication is on (or off); it is Ray's default, not news.
+        logging.getLogger("ray._private.authentication.authentication_token_setup").setLevel(logging.ERROR)
     if address:
         host = address.removeprefix("ray://").rsplit(":", 1)[0]
         # A loopback cluster (tests, one machine): the driver must say it is on that address too, or Ray looks for
@@ -138,10 +148,10 @@ def init_ray(
         )
 
 
-def ray_engine(config: CurationConfig) -> Any:
+def ray_engine(config: CurationConfig) -> Engine:
     """An engine for `curation.pipeline.job.run_job` that runs the stages on the connected Ray cluster."""
 
-    def run(sources: list[str]) -> Iterator[dict[str, Any]]:
+    def run(sources: list[str], job: dict[str, str]) -> Iterator[dict[str, Any]]:
         import ray.data
 
         context = ray.data.DataContext.get_current()
@@ -160,7 +170,8 @@ def ray_engine(config: CurationConfig) -> Any:
         cluster = ray.cluster_resources()
         ds = ray.data.from_items([{"source": s} for s in sources], override_num_blocks=len(sources))
         for index, operator in enumerate(operators):
-            arguments = {"stages": operator.stages, "config": config, "last": index == len(operators) - 1}
+            last = index == len(operators) - 1
+            arguments = {"stages": operator.stages, "config": config, "last": last, "job": job if last else None}
             options = operator.resources.as_ray_options()
             if operator.loads_model:
                 size = pool_size(operator, cluster, len(sources))
@@ -174,4 +185,4 @@ def ray_engine(config: CurationConfig) -> Any:
         for row in ds.iter_rows():
             yield pickle.loads(row["blob"])
 
-    return run
+    return Engine("ray", config, run)

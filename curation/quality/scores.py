@@ -22,6 +22,13 @@ import numpy as np
 
 from curation.person import wholebody as wb
 
+#: Every weights-free score the quality stage computes, by name: what a filter may name besides the configured pyiqa
+#: metrics (a test checks this list against the stage's output).
+WEIGHTS_FREE_SCORES = (
+    "sharpness", "brightness", "underexposed", "overexposed", "camera_magnitude", "background_speed",
+    "track_coverage", "person_area", "person_count", "person_count_max",
+)  # fmt: skip
+
 #: Body keypoints a person must show with confidence to be counted.
 MIN_PERSON_KEYPOINTS = 4
 PERSON_CONFIDENCE = 0.3

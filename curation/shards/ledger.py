@@ -113,6 +113,11 @@ class Ledger:
         unit = self._done.get(SourceStamp.of(source))
         return unit if unit is not None and self.unit_path(unit).exists() else None
 
+    def finished(self) -> dict[str, str]:
+        """Every source the ledger holds (path -> unit, the latest entry of a path) whose unit exists."""
+        units = {stamp.path: unit for stamp, unit in self._done.items()}
+        return {path: unit for path, unit in sorted(units.items()) if self.unit_path(unit).exists()}
+
     def commit(self, source: str, unit: str, results: list[dict[str, Any]]) -> None:
         """Write a source's unit atomically, then record it in the ledger."""
         results = sorted(results, key=lambda r: r["key"])

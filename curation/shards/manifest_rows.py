@@ -65,8 +65,11 @@ def manifest_row(record: Record) -> dict[str, Any]:
     return _plain(row)
 
 
-def clip_result(record: Record) -> dict[str, Any]:
-    """A finished record as `{kind, key, source, unit, row, members}`; members only for a kept clip."""
+def clip_result(record: Record, job: dict[str, str] | None = None) -> dict[str, Any]:
+    """A finished record as `{kind, key, source, unit, row, members}`; members only for a kept clip, whose JSON
+    records `job` (the job identity's stamp)."""
+    if job is not None:
+        record = {**record, "job": job}
     members = encode_members(record) if record["status"] == OK else None
     return {
         "kind": "clip",

@@ -3,7 +3,7 @@
 | member | content |
 | --- | --- |
 | `mp4` | the clip: H.264, constant frame rate, no audio |
-| `json` | metadata (see `clip_metadata`) |
+| `json` | metadata (see `clip_metadata`), with the job that made the clip (`job`: settings hash, backdrop version) |
 | `pose.npy` | float32 [T, P, 133, 3] |
 | `tracks.npy` | float32 [T, N, 2] |
 | `visible.npy` | bool [T, N] |
@@ -98,6 +98,8 @@ def clip_metadata(record: Record) -> dict[str, Any]:
             },
             "filter": record.get("filter", {}),
             "backends": record.get("backends", {}),
+            # the job that made it: its settings' hash and backdrop's version (curation.pipeline.job_identity)
+            "job": record.get("job"),
         }
     )
 

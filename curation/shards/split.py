@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 
 SPLITS = ("train", "test")
+#: Salts the split's hash; recorded in the job's settings (a new salt is a new split).
+SPLIT_SALT = "backdrop-split-v1"
 
 
-def split_of(source_id: str, test_fraction: float, salt: str = "backdrop-split-v1") -> str:
+def split_of(source_id: str, test_fraction: float, salt: str = SPLIT_SALT) -> str:
     """`test` for about `test_fraction` of sources, `train` otherwise; the same source id always gets the same split.
 
     The source id is already a content hash; hashing it again with a salt keeps the split independent of any

@@ -113,6 +113,30 @@ def test_config_reader(tmp_path):
         config_from_dict({"pose": {"backend": "magic"}})
 
 
+def test_config_refuses_names_that_nothing_computes(tmp_path):
+    """A filter on a misspelt score, or on a pyiqa metric that is not configured, is refused at load, naming the
+    file, the rule and the name; so are unknown pyiqa metrics and x264 presets."""
+    path = tmp_path / "typo.yaml"
+    path.write_text("filters:\n  - {score: sharpness, min: 20}\n  - {score: sharpnes, min: 20}\n")
+    with pytest.raises(ValueError) as error:
+        load_config(path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: filters[1]: unknown score 'sharpnes' (did you mean 'sharpness'?)")
+    for text, words in (
+        ("quality: {pyiqa: []}\nfilters: [{score: musiq, min: 40}]", "filters[0]: unknown score 'musiq' (a pyiqa"),
+        ("quality: {pyiqa: [musiqq]}", "quality.pyiqa: unknown metrics ['musiqq']"),
+        ("encode: {preset: veryfastt}", "encode.preset must be one of"),
+    ):
+        path.write_text(text)
+        with pytest.raises(ValueError) as error:
+            load_config(path)
+        assert str(path) in str(error.value) and words in str(error.value), error.value
+    # every weights-free score and every configured pyiqa metric is accepted
+    rules = [{"score": name, "min": 0} for name in (*quality.WEIGHTS_FREE_SCORES, "musiq", "clipiqa")]
+    config = config_from_dict({"quality": {"pyiqa": ["musiq", "clipiqa"]}, "filters": rules})
+    assert len(config.filters) == len(quality.WEIGHTS_FREE_SCORES) + 2
+
+
 TINY_MUSIQ = {"num_layers": 1, "hidden_size": 32, "mlp_dim": 32, "num_heads": 2, "longer_side_lengths": [64]}
 
 

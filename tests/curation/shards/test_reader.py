@@ -15,6 +15,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from curation.overlay import legend_layout
 from curation.shards.reader import decode_sample, shard_dataset, shard_urls, warn_and_skip
 from curation.shards.schema import SchemaError, decode_members
 from curation.shards.tar_files import TarMemberError, iter_tar, write_tar
@@ -111,6 +112,6 @@ def test_shards_inspect_summary_and_overlay(reference_run: Path, tmp_path: Path)
         assert label in text
     assert f"ok {len(kept)}" in text and key in text
     frames = read_video(overlay)
-    assert frames.shape[0] == 24 and frames.shape[1:3] == (128, 128)
+    assert frames.shape[0] == 24 and frames.shape[1:3] == (128 + legend_layout(128)[1], 128)  # clip + label panel
     missing = CliRunner().invoke(cli, ["shards", "inspect", str(reference_run), "--key", "ffffffffffffffff-0000"])
     assert missing.exit_code != 0 and "ffffffffffffffff-0000" in missing.output

@@ -11,7 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from curation.config import config_from_dict
+from curation.overlay import legend_layout
 from curation.pipeline.sequential import StageTimes, run_sequential
+from curation.quality.scores import WEIGHTS_FREE_SCORES
 from curation.record import FAILED, OK, REJECTED
 from curation.resources import Resources
 from curation.shards.schema import SchemaError, decode_members, encode_members
@@ -54,6 +56,8 @@ def test_runner_produces_every_output(records):
         }
         assert record["key"] == f"{record['source_id']}-0000"
         assert record["scores"]["musiq"] is None and "not found" in record["scores_missing"]["musiq"]
+        # the names a filter may use are exactly the scores computed (the config's check at load relies on it)
+        assert set(record["scores"]) == {*WEIGHTS_FREE_SCORES, *CONFIG.quality.pyiqa}
     assert times.clips == 2 and set(times.seconds) >= {"decode", "tracks", "encode"}
 
 
@@ -177,8 +181,10 @@ def test_inspect_writes_results_and_overlay(small_corpus, tmp_path):
     ):
         assert (tmp_path / "out" / f"{key}.{member}").is_file(), member
     overlay = read_video(tmp_path / "out" / f"{key}.overlay.mp4")
-    assert overlay.shape == clip["rgb"].shape
-    assert np.abs(overlay.astype(int) - clip["rgb"]).mean() > 3  # something was drawn
+    frames, height, width = clip["rgb"].shape[:3]
+    _, panel = legend_layout(width)
+    assert overlay.shape == (frames, height + panel, width, 3)  # the clip, and the label and legend panel below it
+    assert np.abs(overlay[:, :height].astype(int) - clip["rgb"]).mean() > 3  # something was drawn
 
 
 def test_inspect_reports_bad_input(tmp_path):
