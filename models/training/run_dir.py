@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from curation.hashing import file_sha256
+from curation.pipeline.job_identity import backdrop_version
 
 
 @dataclass(frozen=True)
@@ -37,13 +37,6 @@ class RunFolder:
             "manifest_sha256": self.manifest_sha256,
             "backdrop_version": backdrop_version(),
         }
-
-
-def backdrop_version() -> str:
-    try:
-        return version("backdrop")
-    except PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
 
 
 def manifest_of(shards: Path) -> Path | None:
