@@ -1,5 +1,5 @@
-"""PSNR, SSIM and LPIPS with pyiqa's definitions on the metric contract (`benchmark.metrics.base`): per frame, averaged per
-video and then over videos.
+"""PSNR, SSIM and LPIPS with pyiqa's definitions on the metric contract (`benchmark.metrics.base`): per frame,
+averaged per video and then over videos.
 
 Convention (docs/metrics.md): for each matched pair the metric is computed on every frame pair, the frame values are
 averaged into one value per video, and the reported value is the mean over videos, so every video weighs the same
@@ -50,12 +50,12 @@ __all__ = [
     "SSIM",
     "PixelMetric",
     "build_lpips",
-    "psnr_frames",
-    "ssim_frames",
     "load_lpips_weights",
     "lpips",
     "psnr",
+    "psnr_frames",
     "ssim",
+    "ssim_frames",
 ]
 
 # pyiqa's AlexNet wrapper splits torchvision's `features` into five slices at these indices.
