@@ -79,6 +79,7 @@ def score_videos(
     lpips_trunk: Path | None = None,
     device: str = "cpu",
     allow_constant: bool = False,
+    panels: int | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> list[ResultRow]:
     """Rows for the videos in `videos` under the benchmark's protocol, every metric it scores. Reference statistics
@@ -97,6 +98,7 @@ def score_videos(
         allow_constant=allow_constant,
         model=model,
         benchmark=bench.name,
+        pred_panels=panels,
     )
     pairs = match_videos(bench, videos)
     rows = score_pairs(

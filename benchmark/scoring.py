@@ -30,7 +30,7 @@ from benchmark.metrics.frechet import FrechetMetric
 from benchmark.metrics.pixel import LPIPS
 from benchmark.protocol import NETWORKS, Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
-from benchmark.video import VideoError, check_not_constant, read_video
+from benchmark.video import VideoError, check_not_constant, last_panel, read_video
 from curation.weights import UnknownWeightsError, resolve_weights
 
 __all__ = [
@@ -76,6 +76,7 @@ class ScoreOptions:
     allow_constant: bool = False  # score flat single-colour videos instead of refusing them
     model: str | None = None  # the rows' model name; None: the generated videos' folder name
     benchmark: str | None = None  # the rows' benchmark name; None: `dataset` (which may be None too)
+    pred_panels: int | None = None  # generated videos are N panels side by side; score the last (`last_panel`)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in ALL_METRICS]
@@ -287,6 +288,8 @@ def score_pairs(
     frames = 0
     for i, pair in enumerate(pairs, 1):
         pred, ref = _decode(pair.pred, options), _decode(pair.ref, options)
+        if options.pred_panels is not None:
+            pred = last_panel(pred, options.pred_panels)
         frames += int(pred.shape[0])
         # The clip's ground truth; `analyse_sample` checks it describes `ref`.
         truth = truth_for(pair, ref) if needs_truth else None
