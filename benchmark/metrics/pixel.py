@@ -124,7 +124,8 @@ class PixelMetric(MeanOverVideos):
         elif pred.shape[1:] != ref.shape[1:]:
             raise VideoError(
                 f"{sample.name('pred')} is {pred.shape[2]}x{pred.shape[1]} but its reference {sample.name('ref')} is "
-                f"{ref.shape[2]}x{ref.shape[1]}; use a protocol with a pixel_resolution to compare them resized"
+                f"{ref.shape[2]}x{ref.shape[1]}; compare them resized with --pixel-resolution S or a protocol with "
+                "one (bd16-px256, bd16-px128)"
             )
         if pred.shape[0] != ref.shape[0]:
             if not self.truncate_frames:

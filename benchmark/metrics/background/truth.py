@@ -85,8 +85,8 @@ class BackgroundTruth:
         if (video.shape[2], video.shape[1]) != self.size:
             raise ValueError(
                 f"{name} is {video.shape[2]}x{video.shape[1]} but its ground truth {self.source} is "
-                f"{self.size[0]}x{self.size[1]}; use a protocol with a pixel_resolution to compare them "
-                "resized"
+                f"{self.size[0]}x{self.size[1]}; compare them resized with "
+                "--pixel-resolution S or a protocol with one (bd16-px256, bd16-px128)"
             )
 
 
