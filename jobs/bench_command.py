@@ -46,6 +46,7 @@ def print_rows(rows, console: Console) -> None:
             f"  {d['metric']:22s} {value} {d['unit']}{interval}  ({d['num_videos']} videos, "
             f"{d.get('num_frames')} frames; {d['protocol']})",
             highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -111,7 +112,7 @@ def define_command(
             weights=_parse_weights(weights),
             lpips_trunk=lpips_trunk,
             device=device,
-            log=lambda line: console.print(line, highlight=False),
+            log=lambda line: console.print(line, highlight=False, soft_wrap=True),
         )
     except _FAILURES as exc:
         raise _fail(exc) from exc
@@ -219,10 +220,10 @@ def run_benchmark(
         lpips_trunk=lpips_trunk,
         device=device,
         panels=panels,
-        log=lambda line: console.print(f"  {line}", highlight=False),
+        log=lambda line: console.print(f"  {line}", highlight=False, soft_wrap=True),
     )
     for path in write_results(rows, out / name):
-        console.print(f"  wrote {path}", highlight=False)
+        console.print(f"  wrote {path}", highlight=False, soft_wrap=True)
     print_rows(rows, console)
     return rows
 

@@ -144,6 +144,7 @@ def demo(
                 f"[bold]backdrop demo[/]: done in {time.perf_counter() - began:.0f} s; the leaderboard: "
                 f"{leaderboard.resolve()}",
                 highlight=False,
+                soft_wrap=True,
             )
     console.print(f"next: backdrop shards inspect {out / 'curated'} --overlay {out / 'sample.overlay.mp4'}")
 
@@ -174,6 +175,7 @@ def benchmark_and_leaderboard(
         f"  {len(bench.keys)} clips; noise floor bg-track {calibration['noise_floor_px']['bg-track']:.3g} px, "
         f"separation {calibration['separation']['bg-track']:.1f}x",
         highlight=False,
+        soft_wrap=True,
     )
     run_benchmark(
         bench_dir,
