@@ -10,7 +10,7 @@ export RAY_ENABLE_UV_RUN_RUNTIME_ENV := 0
 
 DEMO_OUT ?= out/demo
 
-.PHONY: demo test lint bench env clean
+.PHONY: demo test lint bench env clean browser
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -26,8 +26,18 @@ env: .venv/.synced
 demo: env
 	$(UV) run --frozen --no-sync backdrop demo --out $(DEMO_OUT)
 
+## Headless Chromium from Debian's packages, for the leaderboard's browser test (installed once, as root, where
+## /usr/bin/chromium is missing; playwright drives it from the environment and downloads no browser).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver
+
+browser: $(CHROMIUM)
+
 ## The whole test suite (what CI runs): lint, formatting, the import contracts (pyproject.toml), then pytest.
-test: lint
+test: lint browser
 	$(UV) run --frozen --no-sync pytest
 
 lint: env

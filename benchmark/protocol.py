@@ -27,6 +27,7 @@ __all__ = [
     "METRIC_NETWORK",
     "NETWORKS",
     "PROTOCOLS",
+    "WEIGHTS_FREE_METRICS",
     "NetworkSpec",
     "Protocol",
     "ProtocolMismatchError",
@@ -36,6 +37,11 @@ __all__ = [
 ]
 
 CLIP_SAMPLINGS = ("first", "uniform", "center")
+#: The metrics that need no weights file: PSNR, SSIM and the background-motion suite.
+WEIGHTS_FREE_METRICS = (
+    "psnr", "ssim", "bg-track", "bg-camera", "bg-camera-translation", "bg-camera-rotation", "bg-camera-scale",
+    "bg-camera-label", "bg-epipolar", "bg-dynamics", "bg-first-frame",
+)  # fmt: skip
 
 
 class ProtocolMismatchError(ValueError):
@@ -94,7 +100,8 @@ NETWORKS: dict[str, NetworkSpec] = {
             "fidvid-r3d50",
             "r3d50-kinetics",
             112,
-            "PIL bicubic stretch per frame (DisCo), aspect ratio not kept",
+            "PIL bicubic stretch per frame and channel in float (mode F), not rounded or clipped (DisCo), aspect ratio "
+            "not kept",
             "0-255 minus the Kinetics mean (114.7748, 107.7354, 99.4750)",
             2048,
         ),
@@ -123,6 +130,9 @@ class Protocol:
     num_videos: int | None = None  # None: every matched video (the count is recorded); N: exactly the first N keys
     pixel_resolution: int | None = None  # None: compare at the native size (pred and ref must match)
     networks: Mapping[str, str] = field(default_factory=lambda: dict(METRIC_NETWORK))
+    # What a benchmark under this protocol scores (`bench run`): metric names; None: every metric. Not part of any
+    # metric's view (a metric's value does not depend on which other metrics are scored beside it).
+    metrics: tuple[str, ...] | None = None
     weights_sha256: Mapping[str, str] = field(default_factory=dict)  # network name -> sha256, set by bind_weights
 
     def __post_init__(self) -> None:
@@ -140,11 +150,30 @@ class Protocol:
             raise ValueError(f"protocol {self.name}: num_videos must be >= 2 or None, got {self.num_videos}")
         if self.pixel_resolution is not None and self.pixel_resolution < 8:
             raise ValueError(f"protocol {self.name}: pixel_resolution must be >= 8 or None")
+        if self.metrics is not None:
+            from benchmark.metrics import ALL_METRICS  # names only
+
+            unknown = [m for m in self.metrics if m not in ALL_METRICS]
+            if unknown or not self.metrics:
+                raise ValueError(
+                    f"protocol {self.name}: unknown or no metrics {unknown}; known: {', '.join(ALL_METRICS)}"
+                )
         for metric, net in self.networks.items():
             if net not in NETWORKS:
                 raise ValueError(
                     f"protocol {self.name}: unknown network {net!r} for {metric}; known: {sorted(NETWORKS)}"
                 )
+
+    @property
+    def scored_metrics(self) -> tuple[str, ...]:
+        """The metrics a benchmark under this protocol scores (every metric when `metrics` is None)."""
+        from benchmark.metrics import ALL_METRICS
+
+        return tuple(self.metrics) if self.metrics is not None else ALL_METRICS
+
+    def needs_weights(self) -> bool:
+        """Whether any metric scored under this protocol runs a feature network (weights files)."""
+        return any(m in self.networks for m in self.scored_metrics)
 
     def network(self, metric: str) -> NetworkSpec:
         if metric not in self.networks:
@@ -176,15 +205,31 @@ PROTOCOLS: dict[str, Protocol] = {
         Protocol("bd16-uniform", clip_sampling="uniform"),
         # As bd16, with StyleGAN-V's TorchScript I3D for FVD (numbers comparable with StyleGAN-V-style reports).
         Protocol("bd16-stylegan-v", networks={**METRIC_NETWORK, "fvd": "fvd-i3d-torchscript"}),
+        # A fixed pixel resolution: pixel metrics and the background suite compare frames resized to SxS, so videos
+        # of another size than their references (a model's 128 px output against 256 px clips) are comparable.
+        Protocol("bd16-px256", pixel_resolution=256),
+        Protocol("bd16-px128", pixel_resolution=128),
+        # The weights-free protocol (PSNR, SSIM, the background suite at 128 px): the demo's, and any machine's
+        # without feature-network weights.
+        Protocol("bd16-px128-free", pixel_resolution=128, metrics=WEIGHTS_FREE_METRICS),
     )
 }
 
 
-def get_protocol(name: str) -> Protocol:
-    """A built-in protocol by name (see docs/metrics.md)."""
+def get_protocol(name: str, *, pixel_resolution: int | None = None) -> Protocol:
+    """A built-in protocol by name (see docs/metrics.md); with `pixel_resolution` S, the same protocol at a fixed
+    pixel resolution, named `NAME-pxS` (a new name: its numbers are not those of NAME)."""
     if name not in PROTOCOLS:
         raise KeyError(f"unknown protocol {name!r}; built-in protocols: {', '.join(sorted(PROTOCOLS))}")
-    return PROTOCOLS[name]
+    protocol = PROTOCOLS[name]
+    if pixel_resolution is None or pixel_resolution == protocol.pixel_resolution:
+        return protocol
+    old = f"-px{protocol.pixel_resolution}"
+    if protocol.pixel_resolution is not None and old in name:
+        new_name = name.replace(old, f"-px{pixel_resolution}", 1)
+    else:
+        new_name = f"{name}-px{pixel_resolution}"
+    return dataclasses.replace(protocol, name=new_name, pixel_resolution=pixel_resolution)
 
 
 def require_same_view(found: str, expected: str, *, what: str) -> None:

@@ -13,6 +13,7 @@ SSIM, LPIPS: per pair) and `background` (the background-motion suite: per pair, 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
@@ -20,15 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmark.bootstrap import bootstrap_interval
 from benchmark.features import load_feature_net
 from benchmark.metrics import ALL_METRICS, FAMILIES, FRECHET_METRICS, PIXEL_METRICS, metric_class
-from benchmark.metrics.background.truth import ground_truth_path, load_background_truth
+from benchmark.metrics.background.truth import BackgroundTruth, ground_truth_path, load_background_truth
 from benchmark.metrics.base import Metric, ResultRow, Sample
 from benchmark.metrics.frechet import FrechetMetric
 from benchmark.metrics.pixel import LPIPS
 from benchmark.protocol import NETWORKS, Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
-from benchmark.video import check_not_constant, read_video
+from benchmark.video import VideoError, check_not_constant, last_panel, read_video
 from curation.weights import UnknownWeightsError, resolve_weights
 
 __all__ = [
@@ -39,7 +41,9 @@ __all__ = [
     "build_metrics",
     "expand_metrics",
     "match_pairs",
+    "read_scored_video",
     "score",
+    "score_pairs",
     "write_results",
 ]
 
@@ -72,6 +76,7 @@ class ScoreOptions:
     allow_constant: bool = False  # score flat single-colour videos instead of refusing them
     model: str | None = None  # the rows' model name; None: the generated videos' folder name
     benchmark: str | None = None  # the rows' benchmark name; None: `dataset` (which may be None too)
+    pred_panels: int | None = None  # generated videos are N panels side by side; score the last (`last_panel`)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in ALL_METRICS]
@@ -173,8 +178,23 @@ def build_metrics(options: ScoreOptions) -> list[Metric]:
     return metrics
 
 
+def read_scored_video(path: str | Path) -> np.ndarray:
+    """A video to score: an mp4 (decoded with PyAV) or a `.npy` array of uint8 RGB frames [T, H, W, 3] (what a model
+    that returns raw frames may hand back; read with allow_pickle=False)."""
+    path = Path(path)
+    if path.suffix != ".npy":
+        return read_video(path)
+    try:
+        video = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise VideoError(f"{path}: not a readable .npy array ({exc})") from exc
+    if video.dtype != np.uint8 or video.ndim != 4 or video.shape[-1] != 3 or video.shape[0] < 1:
+        raise VideoError(f"{path}: expected uint8 RGB frames [T, H, W, 3], got {video.dtype} {video.shape}")
+    return video
+
+
 def _decode(path: Path, options: ScoreOptions) -> np.ndarray:
-    video = read_video(path)
+    video = read_scored_video(path)
     if not options.allow_constant:
         check_not_constant(video, path)
     return video
@@ -193,6 +213,15 @@ def _reference_stats_path(metric: Metric, options: ScoreOptions) -> Path | None:
     return stats_path(options.ref_stats_dir, options.dataset, options.protocol.name, metric.name)
 
 
+def _truth_beside_reference(pair: Pair, ref: np.ndarray) -> BackgroundTruth:
+    """The synthetic corpus' ground truth `NAME.gt.npz` beside the reference `NAME.mp4`."""
+    return load_background_truth(ground_truth_path(pair.ref), width=ref.shape[2])
+
+
+def _format_value(value: float | None, unit: str) -> str:
+    return "n/a" if value is None else f"{value:.4g} {unit}"
+
+
 def score(
     pred_dir: str | Path,
     ref_dir: str | Path,
@@ -201,12 +230,54 @@ def score(
     metrics: Sequence[Metric] | None = None,
     log: Callable[[str], None] = lambda _: None,
 ) -> list[ResultRow]:
-    """Result rows (one per metric) for the generated videos in `pred_dir` against the references in `ref_dir`.
+    """Result rows (one per metric) for the generated videos in `pred_dir` against the references in `ref_dir`
+    (ground truth for the background suite: `NAME.gt.npz` beside each reference).
 
     `metrics` replaces the ones `options` would build (`build_metrics`).
     """
     pairs = match_pairs(pred_dir, ref_dir, num_videos=options.protocol.num_videos)
+    context = {"pred_dir": str(pred_dir), "ref_dir": str(ref_dir)}
+    model = options.model if options.model is not None else Path(pred_dir).resolve().name
+    truth_files = [ground_truth_path(pair.ref) for pair in pairs]
+    return score_pairs(
+        pairs,
+        options,
+        truth_for=_truth_beside_reference,
+        truth_files=truth_files,
+        metrics=metrics,
+        model=model,
+        context=context,
+        log=log,
+    )
+
+
+def score_pairs(
+    pairs: Sequence[Pair],
+    options: ScoreOptions,
+    *,
+    truth_for: Callable[[Pair, np.ndarray], BackgroundTruth],
+    truth_files: Sequence[Path] = (),
+    metrics: Sequence[Metric] | None = None,
+    model: str | None = None,
+    context: Mapping[str, object] | None = None,
+    log: Callable[[str], None] = lambda _: None,
+) -> list[ResultRow]:
+    """Result rows (one per metric) for matched pairs of generated and reference videos.
+
+    `truth_for(pair, decoded reference)` gives a pair's background truth (read only when a metric needs it);
+    `truth_files` are the files it will read, all checked before any video is decoded. Every row carries the number
+    of videos and generated frames it came from and, for per-video metrics, a 95 % bootstrap interval over videos.
+    """
     metrics = list(metrics) if metrics is not None else build_metrics(options)
+    needs_truth = any("truth" in m.requires for m in metrics)
+    if needs_truth:
+        missing = [str(path) for path in truth_files if not Path(path).is_file()]
+        if missing:  # every one of them, before the first video is decoded
+            raise FileNotFoundError(
+                f"{len(missing)} ground-truth file(s) missing (the background suite needs one per clip): "
+                + ", ".join(missing[:20])
+                + (" ..." if len(missing) > 20 else "")
+            )
     stats_files = {m.name: _reference_stats_path(m, options) for m in metrics if isinstance(m, FrechetMetric)}
     loaded: dict[str, Path] = {}
     for m in metrics:
@@ -214,17 +285,24 @@ def score(
         if path is not None and path.is_file():
             m.use_reference(load_stats(path, expected_view=m.view))  # refuses statistics of another protocol view
             loaded[m.name] = path
-    needs_truth = any("truth" in m.requires for m in metrics)
+    frames = 0
     for i, pair in enumerate(pairs, 1):
         pred, ref = _decode(pair.pred, options), _decode(pair.ref, options)
-        # The one ground truth a benchmark clip has beside its video; `analyse_sample` checks it describes `ref`.
-        truth = load_background_truth(ground_truth_path(pair.ref), width=ref.shape[2]) if needs_truth else None
+        if options.pred_panels is not None:
+            pred = last_panel(pred, options.pred_panels)
+        frames += int(pred.shape[0])
+        # The clip's ground truth; `analyse_sample` checks it describes `ref`.
+        truth = truth_for(pair, ref) if needs_truth else None
         sample = Sample(pair.key, pred, ref, truth=truth, pred_name=str(pair.pred), ref_name=str(pair.ref))
         for m in metrics:
-            m.update(sample)
-        log(f"[{i}/{len(pairs)}] {pair.key}")
-    context = {"pred_dir": str(pred_dir), "ref_dir": str(ref_dir), "backdrop_version": _package_version()}
-    model = options.model if options.model is not None else Path(pred_dir).resolve().name
+            began = time.perf_counter()
+            value = m.update(sample)
+            log(
+                f"[{i}/{len(pairs)}] {pair.key} {m.name}: {_format_value(value, m.unit)} "
+                f"({time.perf_counter() - began:.1f} s)"
+            )
+    context = {**(context or {}), "backdrop_version": _package_version()}
+    model = options.model if options.model is not None else model
     benchmark = options.benchmark if options.benchmark is not None else options.dataset
     rows = []
     for m in metrics:
@@ -234,7 +312,10 @@ def score(
             if path is not None and m.name not in loaded:
                 saved = save_stats(m.real, path)
             extras["reference_stats"] = str(loaded.get(m.name) or saved or "") or None
-        rows.append(m.row(model=model, benchmark=benchmark, num_videos=len(pairs)).with_extras(**extras))
+        row = m.row(model=model, benchmark=benchmark, num_videos=len(pairs))
+        interval = bootstrap_interval(row.per_video.values()) if row.per_video else None
+        extras.update(interval.as_dict() if interval else {"interval_low": None, "interval_high": None})
+        rows.append(row.with_extras(num_frames=frames, **extras))
     return rows
 
 

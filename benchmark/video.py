@@ -14,6 +14,7 @@ from curation.video import reader
 __all__ = [
     "VideoError",
     "check_not_constant",
+    "last_panel",
     "read_video",
     "resize_video",
     "sample_clip",
@@ -82,3 +83,16 @@ def resize_video(video: np.ndarray, size: int) -> np.ndarray:
     x = torch.from_numpy(np.ascontiguousarray(video)).permute(0, 3, 1, 2).float()
     y = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
     return y.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def last_panel(video: np.ndarray, panels: int, padding: int = 2) -> np.ndarray:
+    """The rightmost of `panels` videos laid side by side with `padding` pixels around each (torchvision's
+    `make_grid`, as the Moore-AnimateAnyone scripts save reference | pose | generated)."""
+    if panels < 1:
+        raise ValueError(f"panels must be >= 1, got {panels}")
+    width = (video.shape[2] - padding) // panels - padding
+    if width < 1 or (width + padding) * panels + padding != video.shape[2]:
+        raise VideoError(f"a video {video.shape[2]} px wide is not {panels} panels with {padding} px of padding")
+    start = padding + (panels - 1) * (width + padding)
+    height = video.shape[1] - 2 * padding
+    return np.ascontiguousarray(video[:, padding : padding + height, start : start + width])

@@ -23,6 +23,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "jobs.reference_rows_command:reference_rows_command",
         "Training-free rows (ground truth, frozen and shifted background) of ground-truth clips.",
     ),
+    "bench": (
+        "jobs.bench_command:bench_command",
+        "Benchmarks from curated test shards: define, export inputs for outside models, run (generate and score).",
+    ),
+    "leaderboard": (
+        "jobs.leaderboard_command:leaderboard_command",
+        "The static HTML leaderboard of benchmark results (tables per protocol, intervals, plots, frames).",
+    ),
     "train": ("jobs.train_command:train_command", "Train a reference model on curated shards (Ray Train)."),
     "generate": (
         "jobs.generate_command:generate_command",

@@ -1,5 +1,7 @@
-"""`backdrop demo`: the main job on the embedded default. Renders the synthetic corpus, then curates it into shards
-(the same `curate` job as `backdrop curate`, on a local Ray by default) and prints the job's summary."""
+"""`backdrop demo`: the main job on the embedded default. Renders the synthetic corpus, curates it into shards (the
+same `curate` job as `backdrop curate`, on a local Ray by default), trains the tiny baseline on them, defines a
+benchmark from the test split, generates and scores the test clips with the trained model, and writes the HTML
+leaderboard, printing where it is."""
 
 from __future__ import annotations
 
@@ -14,12 +16,16 @@ from curation.pipeline.job import JobOptions
 from curation.pipeline.job_identity import MODES, RESUME, SettingsMismatchError
 from curation.synthetic.clip import SynthConfig
 from curation.video.source_lists import resolve_sources
+from jobs.bench_command import run_benchmark
 from jobs.cli_options import address_option, engine_option, num_cpus_option
 from jobs.console_logging import configure_logging, quiet_option, verbose_option, verbosity_of
 from jobs.curate_command import curate
-from jobs.generate_command import generate
 from jobs.synth_command import generate_corpus
 from jobs.train_command import train
+
+#: The demo's benchmark protocol: the weights-free metrics (PSNR, SSIM, the background suite) at 128 px, the tiny
+#: model's resolution (no weights file is needed, and 256 px clips compare with 128 px videos).
+DEMO_PROTOCOL = "bd16-px128-free"
 
 #: The demo's curation settings: 24-frame clips at a 256-pixel short side keep the CPU time of the weights-free
 #: backends moderate (a laptop or a 2-core CI machine); no pyiqa metric, since the demo never needs weights.
@@ -48,7 +54,8 @@ def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("out/demo"),
     show_default=True,
-    help="Output folder: synthetic/ (the corpus), curation.yaml, curated/ (shards, manifest, ledger).",
+    help="Output folder: synthetic/ (the corpus), curation.yaml, curated/ (shards, manifest, ledger), run/ (the "
+    "tiny model), bench/ (the benchmark), results/ (its rows and videos), leaderboard.html.",
 )
 @click.option(
     "--n",
@@ -94,11 +101,16 @@ def demo(
 ) -> None:
     """The main job on the embedded default: render a small synthetic corpus (one clip per camera recipe) into
     OUT/synthetic, curate it into schema-v1 shards under OUT/curated, train the tiny AnimateAnyone on them for a
-    few steps into OUT/run, and generate the test clips with it into OUT/generated.
+    few steps into OUT/run, define a benchmark from the test split (OUT/bench, protocol bd16-px128-free, with its
+    training-free rows), generate and score the test clips with the model (OUT/results), and write the leaderboard
+    (OUT/leaderboard.html).
 
     Run again, it keeps the rendered clips and the curated sources and only repacks; a finished training run is
-    kept (a killed one resumes) and generated clips are kept.
+    kept (a killed one resumes), the benchmark and generated clips are kept.
     """
+    import time
+
+    began = time.perf_counter()
     verbosity = verbosity_of(quiet, verbose)
     configure_logging(verbosity)
     console = Console(quiet=quiet)
@@ -145,17 +157,56 @@ def demo(
         from curation.shards.reader import shard_urls
 
         if not shard_urls(out / "curated", "test"):
-            console.print("backdrop demo: no test clips to generate (the corpus is too small for a test split)")
+            console.print("backdrop demo: no test clips to benchmark (the corpus is too small for a test split)")
             return
-        generate(
-            out / "run",
-            out / "curated",
-            "test",
-            out / "generated",
-            inference_steps=10,
-            engine_name=trainer_engine,
-            address=address,
-            num_cpus=num_cpus,
-            console=console,
-        )
+        leaderboard = benchmark_and_leaderboard(out, trainer_engine, address, num_cpus, console)
+        if leaderboard is not None:
+            console.print(
+                f"[bold]backdrop demo[/]: done in {time.perf_counter() - began:.0f} s; the leaderboard: "
+                f"{leaderboard.resolve()}",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(f"next: backdrop shards inspect {out / 'curated'} --overlay {out / 'sample.overlay.mp4'}")
+
+
+def benchmark_and_leaderboard(
+    out: Path, engine_name: str, address: str | None, num_cpus: int | None, console: Console
+) -> Path | None:
+    """bench define (kept if already there) -> bench run with the trained run -> leaderboard; the HTML's path."""
+    from benchmark.definition import load_benchmark
+    from benchmark.evaluation import CalibrationError, define_benchmark
+    from benchmark.leaderboard import write_leaderboard
+    from benchmark.protocol import get_protocol
+
+    bench_dir = out / "bench"
+    if (bench_dir / "benchmark.json").is_file():
+        bench = load_benchmark(bench_dir)
+    else:
+        console.print(f"[bold]backdrop demo[/]: benchmark of the test split under {DEMO_PROTOCOL} -> {bench_dir}")
+        try:
+            bench = define_benchmark(
+                out / "curated", bench_dir, get_protocol(DEMO_PROTOCOL), name="demo-test", log=lambda _: None
+            )
+        except CalibrationError as refused:
+            console.print(f"backdrop demo: {refused}")
+            return None
+    calibration = bench.info["calibration"]
+    console.print(
+        f"  {len(bench.keys)} clips; noise floor bg-track {calibration['noise_floor_px']['bg-track']:.3g} px, "
+        f"separation {calibration['separation']['bg-track']:.1f}x",
+        highlight=False,
+        soft_wrap=True,
+    )
+    run_benchmark(
+        bench_dir,
+        out / "results",
+        model=out / "run",
+        name="tiny-demo",
+        inference_steps=10,
+        engine_name=engine_name,
+        address=address,
+        num_cpus=num_cpus,
+        console=console,
+    )
+    return write_leaderboard([bench_dir, out / "results"], out / "leaderboard.html", title="backdrop demo leaderboard")

@@ -34,8 +34,16 @@ __all__ = ["reference_rows_command"]
     help="Shifted row: the injected translation at the last frame (linear from 0 at frame 0), in pixels.",
 )
 @click.option("--protocol", "protocol_name", default="bd16", show_default=True, help="Protocol name for scoring.")
+@click.option(
+    "--pixel-resolution",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Compare frames resized to SxS: the protocol becomes NAME-pxS.",
+)
 @click.option("--no-score", is_flag=True, help="Only write the videos; do not score them.")
-def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name: str, no_score: bool) -> None:
+def reference_rows_command(
+    ref: Path, out: Path, shift_px: float, protocol_name: str, pixel_resolution: int | None, no_score: bool
+) -> None:
     """Write the reference rows of the clips in --ref and score each against them with the background suite.
 
     The rows calibrate the leaderboard: `ground-truth` is each clip itself (the suite's floor: tracker noise),
@@ -47,7 +55,7 @@ def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name:
     from benchmark.scoring import write_results
 
     try:
-        protocol = get_protocol(protocol_name)
+        protocol = get_protocol(protocol_name, pixel_resolution=pixel_resolution)
         folders = write_reference_rows(
             ref, out, shift_px=shift_px, on_clip=lambda n: click.echo(f"rendered {n}", err=True)
         )
@@ -60,10 +68,11 @@ def reference_rows_command(ref: Path, out: Path, shift_px: float, protocol_name:
         for path in write_results(rows, out / row):
             click.echo(f"wrote {path}", err=True)
     values = {row: {r.metric: r.value for r in rows} for row, rows in results.items()}
-    click.echo(f"{'metric':22s}" + "".join(f"{row:>20s}" for row in REFERENCE_ROWS))
+    units = {r.metric: r.unit for r in results[REFERENCE_ROWS[0]]}
+    click.echo(f"{'metric':22s}{'unit':>10s}" + "".join(f"{row:>20s}" for row in REFERENCE_ROWS))
     for metric in values[REFERENCE_ROWS[0]]:
         cells = "".join(
             f"{'n/a' if math.isnan(values[row][metric]) else format(values[row][metric], '.4g'):>20s}"
             for row in REFERENCE_ROWS
         )
-        click.echo(f"{metric:22s}{cells}")
+        click.echo(f"{metric:22s}{units[metric][:10]:>10s}{cells}")

@@ -30,7 +30,18 @@ def _parse_weights(values: tuple[str, ...]) -> dict[str, Path]:
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder of reference mp4s (same file stems).",
 )
-@click.option("--protocol", "protocol_name", required=True, help="Protocol name (bd16, bd16-uniform, bd16-stylegan-v).")
+@click.option(
+    "--protocol",
+    "protocol_name",
+    required=True,
+    help="Protocol name (bd16, bd16-uniform, bd16-stylegan-v, bd16-px256, bd16-px128, bd16-px128-free).",
+)
+@click.option(
+    "--pixel-resolution",
+    type=click.IntRange(min=8),
+    default=None,
+    help="Compare frames resized to SxS (pixel metrics, background suite): the protocol becomes NAME-pxS.",
+)
 @click.option(
     "--out",
     "out",
@@ -84,6 +95,7 @@ def score_command(
     pred: Path,
     ref: Path,
     protocol_name: str,
+    pixel_resolution: int | None,
     out: Path,
     metrics: str,
     weights_dir: Path | None,
@@ -107,7 +119,7 @@ def score_command(
 
     try:
         options = ScoreOptions(
-            protocol=get_protocol(protocol_name),
+            protocol=get_protocol(protocol_name, pixel_resolution=pixel_resolution),
             metrics=expand_metrics([m.strip() for m in metrics.split(",") if m.strip()]),
             weights_dir=weights_dir,
             weights=_parse_weights(weights),
@@ -127,4 +139,9 @@ def score_command(
     for path in write_results(rows, out):
         click.echo(f"wrote {path}", err=True)
     for row in rows:
-        click.echo(f"{row.metric:21s} {row.value:.6g}  ({row.protocol}, {row.num_videos} videos)")
+        d = row.to_dict()
+        interval = f" [{d['interval_low']:.6g}, {d['interval_high']:.6g}]" if d.get("interval_low") is not None else ""
+        click.echo(
+            f"{row.metric:21s} {row.value:.6g} {row.unit}{interval}  ({row.protocol}, {row.num_videos} videos, "
+            f"{d.get('num_frames')} frames)"
+        )

@@ -12,7 +12,7 @@ import cv2
 import pytest
 
 from curation.config import config_from_dict
-from curation.pipeline.job import run_job, sequential_engine
+from curation.pipeline.job import JobOptions, run_job, sequential_engine
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import read_ground_truth, write_corpus
 from curation.video.reader import read_video
@@ -110,3 +110,33 @@ def reference_run(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("reference")
     run_job(resolve_sources([tiny_corpus]), out, sequential_engine(config_from_dict(TINY_CONFIG)), OPTIONS)
     return out
+
+
+#: Six clips (static, pan_left, pan_right, tilt_up, tilt_down, zoom_in) at 256x256, curated whole into a test split.
+BENCH_CORPUS = SynthConfig(width=256, height=256, frames=24, fps=24.0, grid_step=16)
+BENCH_CURATION = {"clips": {"frames": 24, "short_side": 256}, "tracks": {"grid_step": 16}, "quality": {"pyiqa": []}}
+
+
+@pytest.fixture(scope="session")
+def bench_corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("bench_corpus")
+    write_corpus(6, out, seed=5, config=BENCH_CORPUS, workers=2)
+    return out
+
+
+@pytest.fixture(scope="session")
+def bench_shards(bench_corpus, tmp_path_factory) -> Path:
+    """The corpus curated (sequential engine, CPU backends) with every source in the test split."""
+    out = tmp_path_factory.mktemp("bench_shards")
+    engine = sequential_engine(config_from_dict(BENCH_CURATION))
+    run_job(resolve_sources([bench_corpus]), out, engine, JobOptions(test_fraction=1.0, shard_mb=64.0))
+    return out
+
+
+@pytest.fixture(scope="session")
+def bench(bench_shards, tmp_path_factory):
+    """A benchmark of the curated test split under the weights-free protocol at 128 px (the demo's)."""
+    from benchmark.evaluation import define_benchmark
+    from benchmark.protocol import get_protocol
+
+    return define_benchmark(bench_shards, tmp_path_factory.mktemp("bench") / "b", get_protocol("bd16-px128-free"))

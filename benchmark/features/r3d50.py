@@ -20,7 +20,7 @@ from torch import nn
 
 from benchmark.features.base import FeatureNet
 
-__all__ = ["KINETICS_MEAN", "R3D50Features", "ResNet3D50", "build_r3d50", "r3d50_segments"]
+__all__ = ["KINETICS_MEAN", "R3D50Features", "ResNet3D50", "build_r3d50", "r3d50_segments", "resize_channels_float"]
 
 KINETICS_MEAN = (114.7748, 107.7354, 99.4750)  # 3D-ResNets' mean in 0-255, subtracted without dividing by a std
 
@@ -88,15 +88,26 @@ def build_r3d50(num_classes: int = 400) -> nn.Module:
     return ResNet3D50(num_classes=num_classes)
 
 
+def resize_channels_float(frame: np.ndarray, size: int) -> np.ndarray:
+    """float32 [size, size, 3]: each channel of a uint8 frame [H, W, 3] resized with PIL bicubic in float (mode F)."""
+    channels = [
+        np.asarray(Image.fromarray(frame[..., c].astype(np.float32)).resize((size, size), Image.BICUBIC))
+        for c in range(frame.shape[-1])
+    ]
+    return np.stack(channels, axis=-1)
+
+
 def r3d50_segments(video: np.ndarray, *, segment: int = 16, size: int = 112) -> torch.Tensor:
     """DisCo's FID-VID input for one video: uint8 [T, H, W, 3] to [S, 3, segment, size, size].
 
-    Frames are resized with PIL bicubic (DisCo's resizer), the frame count is padded to a multiple of `segment` by
-    repeating the last frame, and the Kinetics mean is subtracted.
+    Frames are resized as DisCo's metric code resizes them: each channel on its own as a float32 image (PIL mode F),
+    PIL bicubic, neither rounded nor clipped (bicubic overshoots past 0..255 at edges, and the values stay so; the
+    former route through uint8 RGB images rounded and clipped, which moved the features by ~4e-4 relative). The frame
+    count is padded to a multiple of `segment` by repeating the last frame, and the Kinetics mean is subtracted.
     """
     if video.ndim != 4 or video.shape[-1] != 3 or video.dtype != np.uint8:
         raise ValueError(f"expected a uint8 video [T, H, W, 3], got {video.dtype} {video.shape}")
-    frames = [np.asarray(Image.fromarray(f).resize((size, size), Image.BICUBIC)) for f in video]
+    frames = [resize_channels_float(f, size) for f in video]
     pad = (-len(frames)) % segment
     frames += [frames[-1]] * pad
     x = torch.from_numpy(np.stack(frames)).float() - torch.tensor(KINETICS_MEAN)

@@ -1,5 +1,5 @@
-"""PSNR, SSIM and LPIPS through pyiqa on the metric contract (`benchmark.metrics.base`): per frame, averaged per
-video and then over videos.
+"""PSNR, SSIM and LPIPS with pyiqa's definitions on the metric contract (`benchmark.metrics.base`): per frame,
+averaged per video and then over videos.
 
 Convention (docs/metrics.md): for each matched pair the metric is computed on every frame pair, the frame values are
 averaged into one value per video, and the reported value is the mean over videos, so every video weighs the same
@@ -14,6 +14,12 @@ or report per-frame values of the first N frames only.) Inputs are RGB in [0, 1]
 Frames are compared at their native size (both videos the same size) unless the protocol has a `pixel_resolution`
 (both resized, square); frame counts must agree unless the metric is built with `truncate_frames=True` (the first
 min(T) frames are compared and the key is listed in the row's `truncated_videos`).
+
+Speed (docs/metrics.md, reports/pixel_speed.md): the values are pyiqa's (within 1e-4; the tests compare them with
+pyiqa's own metrics), the computation is not. pyiqa runs SSIM as an 11x11 float64 convolution (about a second per
+512x512 frame here); the Gaussian window is separable, so SSIM here filters with two 1-D float64 passes
+(`scipy.ndimage.correlate1d`) on the same rounded luma, PSNR is summed exactly from the integer differences, and
+LPIPS runs pyiqa's network itself, in channels-last layout.
 
 pyiqa loads weights with pickle enabled and its AlexNet trunk always asks torchvision for ImageNet weights (a
 download), so LPIPS is built here with the trunk created without weights, and both the LPIPS and the trunk weights
@@ -30,6 +36,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from scipy.ndimage import correlate1d
 
 from benchmark.metrics.base import MeanOverVideos, Sample, check_protocol, video_keys
 from benchmark.protocol import Protocol, get_protocol, sha256_file
@@ -46,7 +53,9 @@ __all__ = [
     "load_lpips_weights",
     "lpips",
     "psnr",
+    "psnr_frames",
     "ssim",
+    "ssim_frames",
 ]
 
 # pyiqa's AlexNet wrapper splits torchvision's `features` into five slices at these indices.
@@ -77,21 +86,33 @@ class PixelMetric(MeanOverVideos):
     def protocol_view(cls, protocol: Protocol) -> dict[str, Any]:
         return super().protocol_view(protocol) | {"pixel_resolution": protocol.pixel_resolution}
 
-    def _build(self) -> torch.nn.Module:
-        import pyiqa  # slow to import (~10 s); only when a pixel metric is asked for
+    def _build(self) -> torch.nn.Module | None:
+        """The network the metric runs (LPIPS); PSNR and SSIM are computed here without one."""
+        return None
+
+    def pyiqa_metric(self) -> torch.nn.Module:
+        """pyiqa's own metric of the same definition (what the fast route is checked and timed against)."""
+        import pyiqa  # slow to import (~10 s)
 
         return pyiqa.create_metric(self.pyiqa_name, device=self.device, as_loss=False, **self.pyiqa_options)
 
-    @torch.no_grad()
     def frame_values(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """One value per frame pair for uint8 videos [T, H, W, 3] of equal shape."""
         if pred.shape != ref.shape:
             raise ValueError(f"{self.name}: shapes differ: {pred.shape} vs {ref.shape}")
+        return self.compute_frames(pred, ref)
+
+    def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def pyiqa_frame_values(self, pred: np.ndarray, ref: np.ndarray, scorer: torch.nn.Module) -> np.ndarray:
+        """The same values through pyiqa's metric `scorer` (`pyiqa_metric()`): the slow reference route."""
         out = []
         for i in range(0, pred.shape[0], self.frame_batch):
             p = torch.from_numpy(np.ascontiguousarray(pred[i : i + self.frame_batch])).permute(0, 3, 1, 2) / 255.0
             r = torch.from_numpy(np.ascontiguousarray(ref[i : i + self.frame_batch])).permute(0, 3, 1, 2) / 255.0
-            out.append(self.scorer(p.to(self.device), r.to(self.device)).reshape(-1).double().cpu().numpy())
+            out.append(scorer(p.to(self.device), r.to(self.device)).reshape(-1).double().cpu().numpy())
         return np.concatenate(out)
 
     def frame_pairs(self, sample: Sample) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +124,8 @@ class PixelMetric(MeanOverVideos):
         elif pred.shape[1:] != ref.shape[1:]:
             raise VideoError(
                 f"{sample.name('pred')} is {pred.shape[2]}x{pred.shape[1]} but its reference {sample.name('ref')} is "
-                f"{ref.shape[2]}x{ref.shape[1]}; use a protocol with a pixel_resolution to compare them resized"
+                f"{ref.shape[2]}x{ref.shape[1]}; compare them resized with --pixel-resolution S or a protocol with "
+                "one (bd16-px256, bd16-px128)"
             )
         if pred.shape[0] != ref.shape[0]:
             if not self.truncate_frames:
@@ -127,12 +149,68 @@ class PixelMetric(MeanOverVideos):
         return {"truncated_videos": sorted(self.records["truncated"])}
 
 
+def psnr_frames(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """pyiqa's `psnr` (RGB, data range 1, eps 1e-8) per frame of uint8 videos [T, H, W, 3], from the exact integer
+    sum of squared differences."""
+    diff = pred.astype(np.int32) - ref.astype(np.int32)
+    squares = np.einsum("thwc,thwc->t", diff, diff, dtype=np.int64)
+    mse = squares / (diff[0].size * 255.0**2)
+    return 10.0 * np.log10(1.0 / (mse + 1e-8))
+
+
+# pyiqa's RGB -> YIQ matrix (`pyiqa.utils.color_util.rgb2yiq`); SSIM reads its Y row.
+_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]]).t()
+_SSIM_WINDOW, _SSIM_SIGMA = 11, 1.5
+
+
+def _luma(video: np.ndarray) -> np.ndarray:
+    """pyiqa's SSIM input: Y of YIQ from RGB in [0, 1] (float32, the same matrix product), times 255, rounded."""
+    x = torch.from_numpy(np.ascontiguousarray(video)).float() / 255.0
+    y = torch.matmul(x, _YIQ)[..., 0] * 255
+    return y.round().double().numpy()
+
+
+def _gaussian_1d(size: int = _SSIM_WINDOW, sigma: float = _SSIM_SIGMA) -> np.ndarray:
+    # MATLAB's fspecial('gaussian') is the outer product of this window with itself.
+    half = (size - 1) / 2.0
+    x = np.arange(-half, half + 1)
+    g = np.exp(-x * x / (2.0 * sigma * sigma))
+    return g / g.sum()
+
+
+def _valid_filter(maps: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """The separable 2-D correlation of [T, H, W] float64 maps with window x window, 'valid' part only."""
+    border = len(window) // 2
+    rows = correlate1d(maps, window, axis=-1, mode="constant")[..., :, border:-border]
+    return correlate1d(rows, window, axis=-2, mode="constant")[..., border:-border, :]
+
+
+def ssim_frames(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """pyiqa's `ssim` (luma, 11x11 Gaussian window with sigma 1.5, no downsampling, data range 255) per frame of uint8
+    videos [T, H, W, 3], in float64 with the window applied as two 1-D passes."""
+    x, y = _luma(pred), _luma(ref)
+    window = _gaussian_1d()
+    if min(x.shape[1:]) < len(window):
+        raise ValueError(f"ssim: frames of {x.shape[2]}x{x.shape[1]} are smaller than the {len(window)}-pixel window")
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu1, mu2 = _valid_filter(x, window), _valid_filter(y, window)
+    sigma1 = _valid_filter(x * x, window) - mu1 * mu1
+    sigma2 = _valid_filter(y * y, window) - mu2 * mu2
+    sigma12 = _valid_filter(x * y, window) - mu1 * mu2
+    contrast_structure = np.maximum((2 * sigma12 + c2) / (sigma1 + sigma2 + c2), 0.0)  # pyiqa clamps at 0 (relu)
+    ssim_map = (2 * mu1 * mu2 + c1) / (mu1 * mu1 + mu2 * mu2 + c1) * contrast_structure
+    return ssim_map.mean(axis=(1, 2))
+
+
 class PSNR(PixelMetric):
     name = "psnr"
     higher_is_better = True
     unit = "dB"
     pyiqa_name = "psnr"
     pyiqa_options: ClassVar[dict[str, object]] = {"test_y_channel": False}
+
+    def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        return psnr_frames(pred, ref)
 
 
 class SSIM(PixelMetric):
@@ -141,6 +219,9 @@ class SSIM(PixelMetric):
     unit = "similarity (1 = identical)"
     pyiqa_name = "ssim"
     pyiqa_options: ClassVar[dict[str, object]] = {"test_y_channel": True, "downsample": False}
+
+    def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        return ssim_frames(pred, ref)
 
 
 @contextlib.contextmanager
@@ -228,6 +309,28 @@ class LPIPS(PixelMetric):
         scorer = build_lpips(device=str(self.device))
         load_lpips_weights(scorer.net, self._weights, trunk=self._trunk)
         return scorer
+
+    def pyiqa_metric(self) -> torch.nn.Module:
+        return self.scorer
+
+    @torch.inference_mode()
+    def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """pyiqa's LPIPS network on both videos' frames; channels-last layout (oneDNN's fast convolutions here)."""
+        net = self.scorer.net
+        net.net.to(memory_format=torch.channels_last)
+        out = []
+        for i in range(0, pred.shape[0], self.frame_batch):
+            p, r = (
+                torch.from_numpy(np.ascontiguousarray(v[i : i + self.frame_batch]))
+                .to(self.device)
+                .permute(0, 3, 1, 2)
+                .float()
+                .div(255.0)
+                .contiguous(memory_format=torch.channels_last)
+                for v in (pred, ref)
+            )
+            out.append(net(p, r, normalize=True).reshape(-1).double().cpu().numpy())
+        return np.concatenate(out)
 
 
 PIXEL_CLASSES: dict[str, type[PixelMetric]] = {cls.name: cls for cls in (PSNR, SSIM, LPIPS)}

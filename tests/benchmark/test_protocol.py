@@ -37,3 +37,17 @@ def test_sha256_file(tmp_path) -> None:
     f = tmp_path / "w.bin"
     f.write_bytes(b"abc")
     assert sha256_file(f) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+
+def test_a_fixed_pixel_resolution_is_a_protocol_of_its_own_name() -> None:
+    assert get_protocol("bd16", pixel_resolution=64).name == "bd16-px64"
+    assert get_protocol("bd16", pixel_resolution=64).pixel_resolution == 64
+    assert get_protocol("bd16-uniform", pixel_resolution=96).clip_sampling == "uniform"
+    free = get_protocol("bd16-px128-free", pixel_resolution=256)
+    assert free.name == "bd16-px256-free" and free.metrics == get_protocol("bd16-px128-free").metrics
+    assert get_protocol("bd16-px128", pixel_resolution=128) is get_protocol("bd16-px128")
+    assert get_protocol("bd16-px256").pixel_resolution == 256
+    assert not get_protocol("bd16-px128-free").needs_weights() and get_protocol("bd16").needs_weights()
+    assert "fvd" in get_protocol("bd16").scored_metrics
+    with pytest.raises(ValueError, match="unknown or no metrics"):
+        Protocol("x", metrics=("psnr", "sharpness"))

@@ -231,3 +231,25 @@ def test_decoded_video_roundtrip(tmp_path) -> None:
     decoded = read_video(write_mp4(tmp_path / "v.mp4", video))
     assert decoded.shape == video.shape and decoded.dtype == np.uint8
     assert np.abs(decoded.astype(int) - video.astype(int)).mean() < 6  # lossy, but the same picture
+
+
+def test_every_missing_truth_file_is_named_before_any_video_is_decoded(reference, tmp_path, monkeypatch) -> None:
+    import shutil
+
+    import benchmark.scoring as scoring
+    from benchmark.metrics import BACKGROUND_METRICS
+    from benchmark.scoring import ScoreOptions, score
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    names = sorted(p.stem for p in reference.glob("*.mp4"))[:3]
+    for name in names:
+        shutil.copyfile(reference / f"{name}.mp4", ref / f"{name}.mp4")
+    shutil.copyfile(reference / f"{names[0]}.gt.npz", ref / f"{names[0]}.gt.npz")  # two of three missing
+    decoded = []
+    monkeypatch.setattr(scoring, "read_scored_video", lambda path: decoded.append(path))
+    options = ScoreOptions(protocol=get_protocol("bd16"), metrics=BACKGROUND_METRICS)
+    with pytest.raises(FileNotFoundError, match="2 ground-truth file") as error:
+        score(ref, ref, options)
+    assert f"{names[1]}.gt.npz" in str(error.value) and f"{names[2]}.gt.npz" in str(error.value)
+    assert decoded == []

@@ -23,7 +23,7 @@ from curation.motion.camera_estimation import CameraConfig, corner_error, estima
 from curation.motion.track_mask import make_track_mask
 from curation.motion.tracks import TrackerConfig, track_points
 
-__all__ = ["SuiteConfig", "VideoBackground", "analyse_background"]
+__all__ = ["SuiteConfig", "VideoBackground", "analyse_background", "first_frame_offset"]
 
 
 @dataclass(frozen=True)
@@ -147,3 +147,23 @@ def analyse_background(
         dynamics=dynamics,
         valid_points=int(valid.sum()),
     )
+
+
+def first_frame_offset(
+    pred: np.ndarray, ref: np.ndarray, truth: BackgroundTruth, config: SuiteConfig | None = None, *, name: str = ""
+) -> float:
+    """Mean displacement (px) of the truth's frame-0 background points from the reference's first frame `ref` to the
+    generated first frame `pred` (uint8 RGB [H, W, 3], the truth's size), tracked by the suite's tracker with the
+    truth's dilated frame-0 person mask. 0 when the generated first frame's background sits where the reference's
+    does; the suite's other metrics cannot see such an offset (they measure motion from each video's own frame 0)."""
+    config = config or SuiteConfig()
+    for frame, what in ((pred, name or "generated first frame"), (ref, "reference first frame")):
+        if frame.shape[:2][::-1] != truth.size or frame.ndim != 3:
+            raise ValueError(f"{what} is {frame.shape[1]}x{frame.shape[0]}, the truth {truth.size[0]}x{truth.size[1]}")
+    queries = truth.tracks[0][truth.background_queries].astype(np.float32)
+    if not len(queries):
+        raise ValueError(f"{truth.source}: no background point visible in frame 0")
+    gray = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in (ref, pred)])
+    mask = _dilate(truth.fgmask[:1], config.mask_dilation_px)
+    positions, _ = track_points(gray, queries, np.concatenate([mask, mask]), config.tracker)
+    return float(np.linalg.norm(positions[1].astype(np.float64) - queries, axis=-1).mean())

@@ -15,8 +15,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from benchmark.metrics import BACKGROUND_METRICS
-from benchmark.metrics.background.analysis import SuiteConfig, VideoBackground, analyse_background
+from benchmark.metrics import BACKGROUND_METRICS, SUITE_METRICS
+from benchmark.metrics.background.analysis import SuiteConfig, VideoBackground, analyse_background, first_frame_offset
 from benchmark.metrics.background.truth import BackgroundTruth
 from benchmark.metrics.base import MeanOverVideos, Sample, canonical_json, check_protocol, video_keys
 from benchmark.protocol import Protocol, get_protocol
@@ -25,6 +25,7 @@ from benchmark.video import resize_video
 __all__ = [
     "BACKGROUND_CLASSES",
     "BACKGROUND_METRICS",
+    "SUITE_METRICS",
     "BackgroundMetric",
     "BackgroundSuite",
     "analyse_sample",
@@ -160,10 +161,16 @@ class EpipolarError(BackgroundMetric):
 
 class DynamicsRatio(BackgroundMetric):
     name, higher_is_better, unit, field = "bg-dynamics", None, "ratio (1 = as much motion as the truth)", "dynamics"
-    record_tables = ("static_reference",)  # videos left out: key -> the generated median displacement
+    # static_reference: videos left out (key -> the generated median displacement); motion: key -> [generated,
+    # truth] median displacements from frame 0 in px (the leaderboard plots one against the other)
+    record_tables = ("static_reference", "motion")
 
     def skip(self, key: str, analysis: VideoBackground) -> None:
         self.records["static_reference"][key] = analysis.motion_predicted
+        self.records["motion"][key] = [analysis.motion_predicted, analysis.motion_reference]
+
+    def count_extra(self, key: str, analysis: VideoBackground) -> None:
+        self.records["motion"][key] = [analysis.motion_predicted, analysis.motion_reference]
 
     def compute(self) -> float:
         if self.count == 0:  # only static ground truths: the ratio is undefined, not an error of the run
@@ -171,7 +178,33 @@ class DynamicsRatio(BackgroundMetric):
         return super().compute()
 
     def extras(self) -> dict[str, Any]:
-        return super().extras() | {"static_reference_videos": dict(self.records["static_reference"])}
+        return super().extras() | {
+            "static_reference_videos": dict(self.records["static_reference"]),
+            "motion_px": dict(self.records["motion"]),
+        }
+
+
+class FirstFrameAlignment(BackgroundMetric):
+    """How far the generated first frame's background sits from the reference's: the truth's frame-0 background
+    points tracked from the reference's first frame into the generated first frame, mean displacement (px). The
+    suite's other metrics measure motion relative to each video's own first frame, so a video whose whole
+    background is offset scores well there; this figure says so separately."""
+
+    name, higher_is_better, unit, field = "bg-first-frame", False, "px", "first_frame"
+    requires = ("pred", "ref", "truth")
+
+    def update(self, sample: Sample) -> float:
+        self.check_sample(sample)
+        size = self.protocol.pixel_resolution
+
+        def offset() -> float:
+            pred, ref, truth = sample.pred[:1], sample.ref[:1], sample.truth
+            if size is not None:
+                pred, ref, truth = resize_video(pred, size), resize_video(ref, size), truth.at_size(size, size)
+            return first_frame_offset(pred[0], ref[0], truth, self.config, name=sample.name("pred"))
+
+        key = ("first-frame", size, canonical_json(self.config.as_dict()))
+        return self.add_value(sample.key, sample.derived(key, offset))
 
 
 BACKGROUND_CLASSES: dict[str, type[BackgroundMetric]] = {
@@ -185,6 +218,7 @@ BACKGROUND_CLASSES: dict[str, type[BackgroundMetric]] = {
         CameraLabelAgreement,
         EpipolarError,
         DynamicsRatio,
+        FirstFrameAlignment,
     )
 }
 
@@ -193,7 +227,7 @@ class BackgroundSuite:
     """Several of the suite's metrics fed from one analysis per video."""
 
     def __init__(
-        self, protocol: Protocol, metrics: Sequence[str] = BACKGROUND_METRICS, config: SuiteConfig | None = None
+        self, protocol: Protocol, metrics: Sequence[str] = SUITE_METRICS, config: SuiteConfig | None = None
     ) -> None:
         unknown = [m for m in metrics if m not in BACKGROUND_CLASSES]
         if unknown or not metrics:
@@ -205,7 +239,8 @@ class BackgroundSuite:
     def update(
         self, video: np.ndarray, truth: BackgroundTruth, *, key: str, name: str | None = None
     ) -> VideoBackground:
-        """Analyse one generated video against its ground truth and add it to every metric."""
+        """Analyse one generated video against its ground truth and add it to every metric (no reference video here:
+        `bg-first-frame` needs one, so it is scored through the harness, not this suite)."""
         sample = Sample(key, pred=video, truth=truth, pred_name=name or "")
         for m in self.metrics:
             m.update(sample)
@@ -228,7 +263,7 @@ def background_suite(
     keys: Iterable[str] | None = None,
     protocol: Protocol | None = None,
     config: SuiteConfig | None = None,
-    metrics: Sequence[str] = BACKGROUND_METRICS,
+    metrics: Sequence[str] = SUITE_METRICS,
 ) -> dict[str, float]:
     """The suite's values (`metrics`, all by default) for generated `videos` against `truths` (paired in order) in
     one call (protocol bd16 unless given)."""

@@ -14,9 +14,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from curation.synthetic.corpus import read_ground_truth, unpack_mask
+from curation.synthetic.corpus import unpack_mask
 
-__all__ = ["BackgroundTruth", "ground_truth_path", "load_background_truth"]
+__all__ = ["BACKGROUND_MEMBERS", "BackgroundTruth", "ground_truth_path", "load_background_truth"]
+
+#: The members of a `NAME.gt.npz` the suite reads (keypoints are not among them).
+BACKGROUND_MEMBERS = ("fgmask", "homography", "gt_tracks", "gt_visible")
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,8 @@ class BackgroundTruth:
         if (video.shape[2], video.shape[1]) != self.size:
             raise ValueError(
                 f"{name} is {video.shape[2]}x{video.shape[1]} but its ground truth {self.source} is "
-                f"{self.size[0]}x{self.size[1]}; use a protocol with a pixel_resolution to compare them "
-                "resized"
+                f"{self.size[0]}x{self.size[1]}; compare them resized with "
+                "--pixel-resolution S or a protocol with one (bd16-px256, bd16-px128)"
             )
 
 
@@ -99,8 +102,18 @@ def load_background_truth(path: str | os.PathLike, width: int) -> BackgroundTrut
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no ground truth {path}: the background suite needs NAME.gt.npz beside NAME.mp4")
-    gt = read_ground_truth(path)
+    # Only what the suite reads: ground truth without keypoints (or with any other members) is accepted.
+    with np.load(path, allow_pickle=False) as data:
+        missing = [m for m in BACKGROUND_MEMBERS if m not in data.files]
+        if missing:
+            raise ValueError(f"{path}: the background suite needs {list(BACKGROUND_MEMBERS)}, missing {missing}")
+        gt = {m: data[m] for m in BACKGROUND_MEMBERS}
     frames = gt["gt_tracks"].shape[0]
+    if gt["gt_visible"].shape != gt["gt_tracks"].shape[:2] or gt["fgmask"].shape[0] != frames:
+        raise ValueError(
+            f"{path}: gt_tracks {gt['gt_tracks'].shape}, gt_visible {gt['gt_visible'].shape} and fgmask "
+            f"{gt['fgmask'].shape} disagree on frames or points"
+        )
     packed = gt["fgmask"]
     if not 0 < width <= packed.shape[-1] * 8 or packed.shape[-1] != -(-width // 8):
         raise ValueError(

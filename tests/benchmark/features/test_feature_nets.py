@@ -8,6 +8,7 @@ import unittest.mock
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from benchmark.features import load_feature_net
 from benchmark.features.i3d import I3DFeatures, TorchScriptI3DFeatures, build_i3d, i3d_input
@@ -171,7 +172,22 @@ def test_r3d50_loads_hara_checkpoint_and_averages_segments(tmp_path) -> None:
     assert segments.shape == (2, 3, 16, 112, 112)  # 20 frames -> padded to 32 with the last frame
     torch.testing.assert_close(segments[1, :, 4:], segments[1, :, 3:4].expand(-1, 12, -1, -1))
     mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
-    assert float((segments + mean).min()) >= 0 and float((segments + mean).max()) <= 255
+    # DisCo's resize: per channel, float (PIL mode F), bicubic, no rounding or clipping
+    frame = video[0]
+    by_channel = np.stack(
+        [
+            np.asarray(Image.fromarray(frame[..., c].astype(np.float32)).resize((112, 112), Image.BICUBIC))
+            for c in range(3)
+        ],
+        axis=-1,
+    )
+    np.testing.assert_allclose((segments[0, :, 0] + mean[:, 0]).permute(1, 2, 0).numpy(), by_channel, atol=1e-4)
+    rounded = np.asarray(Image.fromarray(frame).resize((112, 112), Image.BICUBIC)).astype(np.float32)
+    assert np.abs(by_channel - rounded).max() > 0.01  # not the uint8 route
+    edges = np.zeros((16, 40, 56, 3), np.uint8)
+    edges[:, :, 28:] = 255  # a hard edge: bicubic overshoots, and the overshoot is kept
+    values = r3d50_segments(edges) + mean
+    assert float(values.min()) < 0 and float(values.max()) > 255
     feats = net.video_features(video)
     with torch.no_grad():
         expected = source(segments).double().mean(0, keepdim=True).numpy()

@@ -2,7 +2,9 @@
 
 `protocol_views.json` beside this file was written by `current_views()` on the code before the metric contract
 (issue 10, item 3), when `Protocol.view_json(metric)` made every view; each metric now declares its own
-(`Metric.protocol_view`), and the views it gives must equal the stored ones byte for byte.
+(`Metric.protocol_view`), and the views it gives must equal the stored ones byte for byte. Changed on purpose since:
+FID-VID's resize (issue 13: DisCo's per-channel float route is a different feature, so a different view) and the
+added `bg-first-frame` metric.
 """
 
 from __future__ import annotations

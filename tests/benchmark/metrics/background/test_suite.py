@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import shutil
 
+import cv2
 import numpy as np
 import pytest
 
-from benchmark.metrics import BACKGROUND_METRICS, metric_class
+from benchmark.metrics import SUITE_METRICS, metric_class
 from benchmark.metrics.background import suite
 from benchmark.metrics.background.analysis import VideoBackground, analyse_background
 from benchmark.metrics.background.suite import BackgroundSuite, background_suite
@@ -53,7 +54,7 @@ def test_merging_two_halves_equals_the_whole():
     for a, b in zip(first.metrics, whole.metrics, strict=True):
         assert a.count == b.count and a.per_video == b.per_video and a.extras() == b.extras()
         assert a.records == b.records and all(v.dtype == np.float64 for v in a.state.values())
-    assert set(whole.compute()) == set(BACKGROUND_METRICS)
+    assert set(whole.compute()) == set(SUITE_METRICS)
     extras = {m.name: m.extras() for m in whole.metrics}
     assert extras["bg-epipolar"]["epipolar_frames"] == 6 * 23 and extras["bg-epipolar"]["epipolar_route"] == (
         "homography transfer"
@@ -121,7 +122,7 @@ def test_the_metrics_share_one_analysis_per_sample_and_agree_with_the_stateless_
     real_analyse = suite.analyse_background
     monkeypatch.setattr(suite, "analyse_background", lambda *a, **kw: calls.append(1) or real_analyse(*a, **kw))
     protocol = get_protocol("bd16")
-    metrics = [metric_class(name)(protocol) for name in BACKGROUND_METRICS]
+    metrics = [metric_class(name)(protocol) for name in SUITE_METRICS]
     for video, f, truth in zip(videos, frames, truths, strict=True):
         sample = Sample(video.stem, pred=f, ref=f, truth=truth)
         for m in metrics:
@@ -135,3 +136,22 @@ def test_the_metrics_share_one_analysis_per_sample_and_agree_with_the_stateless_
         metrics[0].update(Sample("x", pred=frames[0], truth="gt.npz"))
     with pytest.raises(ValueError, match=r"ref\.mp4 has 23 frames"):  # the reference is checked against its truth
         metrics[0].update(Sample("x", pred=frames[0], ref=frames[0][:-1], truth=truths[0], ref_name="ref.mp4"))
+
+
+def test_first_frame_alignment_measures_an_offset_first_frame(reference):
+    """`bg-first-frame`: the truth's frame-0 background points tracked from the reference's first frame into the
+    generated one. The reference itself scores ~0; a first frame translated by (6, 3) px scores ~6.7 px, which the
+    suite's other metrics (motion from each video's own frame 0) cannot see."""
+    video = sorted(reference.glob("*.mp4"))[1]
+    frames = read_video(video)
+    truth = load_background_truth(ground_truth_path(video), width=frames.shape[2])
+    shift = np.array([[1.0, 0.0, 6.0], [0.0, 1.0, 3.0]])
+    moved = np.stack([cv2.warpAffine(f, shift, f.shape[1::-1], borderMode=cv2.BORDER_REFLECT) for f in frames])
+    metric = metric_class("bg-first-frame")(get_protocol("bd16"))
+    same = metric.update(Sample("same", pred=frames, ref=frames, truth=truth))
+    offset = metric.update(Sample("moved", pred=moved, ref=frames, truth=truth))
+    assert same < 0.05
+    assert offset == pytest.approx(np.hypot(6.0, 3.0), rel=0.1)
+    assert metric.unit == "px" and metric.higher_is_better is False
+    with pytest.raises(ValueError, match="has no ref"):
+        metric.update(Sample("x", pred=frames, truth=truth))
