@@ -8,7 +8,7 @@ corpus made with `SynthConfig(camera="follow")` uses these recipes instead, one 
 | --- | --- | --- |
 | `follow_pan` | walks sideways (facing left or right) | pans with the walker's travel |
 | `follow_tilt` | jumps | tilts with the root's height |
-| `follow_drift` | dances, drifting sideways | pans and tilts with the root |
+| `follow_drift` | dances, drifting across the floor in any direction | pans and tilts with the root |
 | `follow_shake` | walks sideways | pans with the walker, plus the hand-held operator's bob, in step with the gait |
 | `follow_zoom` | walks towards the camera (face seen) or away | zooms out or in, keeping the walker's size |
 
@@ -80,9 +80,11 @@ def follow_camera_path(
     elif recipe == "follow_tilt":
         travel[:, 1] = -rise
     elif recipe == "follow_drift":
-        drift = rng.choice([-1.0, 1.0]) * rng.uniform(0.12, 0.25) * scale * times
-        travel[:, 0] = (root[:, 0] - root[0, 0]) * scale + drift
-        travel[:, 1] = -rise
+        # Drifting across the floor in any direction: sideways on screen, and up or down it (away, towards).
+        angle = rng.uniform(0, 2 * np.pi)
+        drift = rng.uniform(0.15, 0.3) * scale * times
+        travel[:, 0] = (root[:, 0] - root[0, 0]) * scale + np.cos(angle) * drift
+        travel[:, 1] = -rise + np.sin(angle) * drift
     else:  # follow_zoom: approaching (facing the camera) makes the operator zoom out to keep the size
         towards = np.cos(yaw[0]) > 0
         rate = rng.uniform(0.1, 0.18)  # |log scale| per second
