@@ -62,7 +62,7 @@ def follow_camera_path(
     add to the person's image position) for a person with root offsets `root` [T, 3] (body units, y up) and `yaw`
     [T] drawn at `scale` pixels per body unit."""
     check_recipe(recipe)
-    width, height = size
+    width = size[0]
     frames = len(root)
     times = np.arange(frames) / fps
     gain = rng.uniform(0.8, 0.95)

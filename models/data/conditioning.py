@@ -164,10 +164,8 @@ def background_conditions(
     if inputs.track_maps:
         kept = background if inputs.inverse_mask else _array(sample["visible"]).astype(bool) & inside
         chosen = sample_tracks(kept, reference, (inputs.tracks_min, inputs.tracks_max), rng)
-        packed = _array(sample["fgmask"])
         taken = np.append(indices, reference)
-        source_width = int(sample["frames"].shape[2])
-        person = np.unpackbits(packed[taken], axis=-1, count=source_width).astype(np.uint8) * 255
+        person = _array(sample["fgmask"])[taken].astype(np.uint8) * 255  # the reader unpacks it: bool [T, H, W]
         person = crop.frames(person) > 127
         where, shown = positions[indices][:, chosen], kept[indices][:, chosen]
         maps = render_track_maps(
