@@ -1,7 +1,7 @@
 """`backdrop train --config NAME` and `backdrop generate` run the background-aware models end to end on a small
-curated shard set: the disentangled model (its track maps from the shards' tracks), backdrop's variant, and the
-AnimateAnywhere-style model (its epipolar geometry from the shards' tracks); one mp4 per generated clip.
-backdrop's variant differs from the first only in the inputs that tests/models/data/test_background.py checks."""
+curated shard set: the disentangled model (its track maps from the shards' tracks) and the AnimateAnywhere-style
+model (its epipolar geometry from the shards' tracks); one mp4 per generated clip. backdrop's variant differs from
+the first only in inputs that tests/models/data/test_background.py checks."""
 
 from __future__ import annotations
 
