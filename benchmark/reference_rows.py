@@ -85,7 +85,8 @@ def load_reference_clip(video: str | os.PathLike) -> ReferenceClip:
             f"{meta_path}: made by {meta.get('generator')!r}, not {GENERATOR_VERSION!r}; reference rows "
             "are rendered from synthetic clip plans only"
         )
-    clip = SyntheticClip(plan_clip(int(meta["seed"]), int(meta["index"])), SynthConfig(**meta["config"]))
+    config = SynthConfig(**meta["config"])
+    clip = SyntheticClip(plan_clip(int(meta["seed"]), int(meta["index"]), config.camera), config)
     truth = read_ground_truth(ground_truth_path(video))
     # The plan must still render what was written (same generator code): compare the exact camera it implies.
     if truth["homography"].shape != clip.homographies.shape or not np.allclose(

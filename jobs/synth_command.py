@@ -90,6 +90,15 @@ def print_summary(results: list[WrittenClip], out: Path, elapsed: float, console
     help="Spacing in pixels of the ground-truth background query grid on frame 0.",
 )
 @click.option(
+    "--camera",
+    type=click.Choice(["independent", "follow"]),
+    default="independent",
+    show_default=True,
+    help="independent: the camera recipes cycle independently of the persons (the default corpus); follow: the "
+    "camera pans, tilts, zooms or shakes with the one person's root motion (what a pose-driven background model "
+    "can learn from).",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=min(4, os.cpu_count() or 1),
@@ -97,7 +106,15 @@ def print_summary(results: list[WrittenClip], out: Path, elapsed: float, console
     help="Processes rendering in parallel.",
 )
 def synth(
-    n: int, out: Path, seed: int, size: tuple[int, int], frames: int, fps: float, grid_step: int, workers: int
+    n: int,
+    out: Path,
+    seed: int,
+    size: tuple[int, int],
+    frames: int,
+    fps: float,
+    grid_step: int,
+    camera: str,
+    workers: int,
 ) -> None:
     """Render N synthetic human clips with exact ground truth.
 
@@ -106,9 +123,11 @@ def synth(
     nearer parallax layer and an independently moving object. Beside each NAME.mp4 (H.264) it writes NAME.gt.npz
     (keypoints, fgmask, homography, gt_tracks, gt_visible) and NAME.json (seed, size, camera label and magnitude,
     motion, persons, layers). Clips already complete in OUT are kept, so an interrupted run can be resumed.
+    With --camera follow, the camera follows the one person instead (follow_pan, follow_tilt, follow_drift,
+    follow_shake, follow_zoom; the recipe is in NAME.json).
     """
     try:
-        config = SynthConfig(width=size[0], height=size[1], frames=frames, fps=fps, grid_step=grid_step)
+        config = SynthConfig(width=size[0], height=size[1], frames=frames, fps=fps, grid_step=grid_step, camera=camera)
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     generate_corpus(n, out, seed, config, workers, Console())

@@ -29,11 +29,12 @@ from models.components.unets import (
     temporal_layers_bypassed,
     unet2d_from_config,
     video_unet,
+    widen_conv_in,
 )
 from models.config import ModelConfig
 from models.weights import build_codec, check_matches, load_unet2d, resolve_pretrained
 
-__all__ = ["STAGES", "AnimateAnyone", "build_animate_anyone"]
+__all__ = ["STAGES", "AnimateAnyone", "build_animate_anyone", "build_animate_anyone_parts"]
 
 STAGES = ("image", "video")
 
@@ -170,11 +171,14 @@ class AnimateAnyone(nn.Module):
         with torch.no_grad():
             latents = self.encode_frames(frames, generator)
             reference_latents = self.codec.encode(reference, generator)
-            image_embeds = self.image_encoder(reference)
         keep = draw(torch.rand, b) >= config.reference_drop
-        image_embeds = image_embeds * keep[:, None, None]  # dropped: a zero image token, as at inference
         noise = offset_noise(latents.shape, config.scheduler.noise_offset, generator, generator.device).to(device)
         timesteps = draw(torch.randint, 0, config.scheduler.num_train_timesteps, (b,))
+        # Drawn after the baseline's draws, so the baseline's stream of random numbers is what it always was.
+        extra = self.draw_training_inputs(batch, stage, latents, draw)
+        with torch.no_grad():
+            image_embeds = self.image_tokens(reference, batch, extra)
+        image_embeds = image_embeds * keep[:, None, None]  # dropped: a zero image token, as at inference
 
         scheduler = self.noise_scheduler
         noisy = scheduler.add_noise(latents, noise, timesteps)
@@ -185,10 +189,35 @@ class AnimateAnyone(nn.Module):
         with frozen_conditioning:
             self.write_reference(reference_latents, image_embeds, keep)
             pose_features = self.pose_features(pose_images)
-        prediction = self.denoise(noisy, timesteps, image_embeds, pose_features, temporal=stage == "video")
+        features = self.conditioning_features(pose_features, batch, stage)
+        prediction = self.denoise(
+            noisy, timesteps, image_embeds, features, temporal=stage == "video", **self.denoise_inputs(extra)
+        )
 
         per_sample = F.mse_loss(prediction.float(), target.float(), reduction="none").mean(dim=(1, 2, 3, 4))
-        return (per_sample * min_snr_weights(scheduler, timesteps, config.scheduler.snr_gamma)).mean()
+        loss = (per_sample * min_snr_weights(scheduler, timesteps, config.scheduler.snr_gamma)).mean()
+        return loss + self.auxiliary_loss(batch, stage)
+
+    # --- what the background-aware models add (models.disentangled, models.animate_anywhere) -------------------
+    def draw_training_inputs(self, batch: dict, stage: str, latents: torch.Tensor, draw) -> dict:
+        """Inputs a subclass draws at random for a training step (after the baseline's own draws); none here."""
+        return {}
+
+    def image_tokens(self, reference: torch.Tensor, batch: dict, extra: dict) -> torch.Tensor:
+        """Cross-attention tokens [B, n, D] of a training step: one CLIP token of the reference."""
+        return self.image_encoder(reference)
+
+    def conditioning_features(self, pose_features: torch.Tensor, batch: dict, stage: str) -> torch.Tensor:
+        """The features added after the denoiser's input convolution: the PoseGuider's."""
+        return pose_features
+
+    def denoise_inputs(self, extra: dict) -> dict:
+        """Keyword arguments of `denoise` from the drawn inputs; none here."""
+        return {}
+
+    def auxiliary_loss(self, batch: dict, stage: str) -> torch.Tensor | float:
+        """A loss added to the diffusion loss (read after the denoiser ran); none here."""
+        return 0.0
 
 
 def build_animate_anyone(
@@ -197,6 +226,15 @@ def build_animate_anyone(
     """The model a config describes. Parts with a `pretrained` folder load from it (relative to `weights_dir`,
     default `backdrop weights`'s directory) with local_files_only=True; the others, and all of them when
     `random_init` (speed checks without weights), are initialised randomly from the config, seeded by config.seed."""
+    return AnimateAnyone(config, *build_animate_anyone_parts(config, weights_dir, random_init))
+
+
+def build_animate_anyone_parts(
+    config: ModelConfig, weights_dir: str | Path | None = None, random_init: bool = False, extra_latent_inputs: int = 0
+) -> tuple[Codec, ImageEncoder, nn.Module, UNetMotionModel, PoseGuider]:
+    """(codec, image encoder, ReferenceNet, denoiser, PoseGuider) as `build_animate_anyone` makes them; the
+    denoiser's input convolution reads `extra_latent_inputs` more latent-sized inputs (zero weights), for the
+    models that concatenate a condition with the noisy latents."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         if config.unet.pretrained and not random_init:
@@ -222,4 +260,6 @@ def build_animate_anyone(
         codec = build_codec(config.codec, weights_dir, random_init)
     # The ReferenceNet starts from the same weights as the denoiser's spatial layers (both from SD in the anchor).
     reference_unet = copy.deepcopy(unet2d)
-    return AnimateAnyone(config, codec, image_encoder, reference_unet, video_unet(unet2d, adapter), pose_guider)
+    if extra_latent_inputs:
+        widen_conv_in(unet2d, extra_latent_inputs * codec.latent_channels)
+    return codec, image_encoder, reference_unet, video_unet(unet2d, adapter), pose_guider

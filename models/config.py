@@ -20,7 +20,10 @@ import yaml
 
 __all__ = [
     "CONFIGS_DIR",
+    "MODEL_KINDS",
+    "AnimateAnywhereConfig",
     "CodecConfig",
+    "DisentangledConfig",
     "ImageEncoderConfig",
     "ModelConfig",
     "ModelConfigError",
@@ -139,6 +142,55 @@ class SchedulerConfig:
             raise ModelConfigError(f"scheduler.noise_offset must be >= 0, got {self.noise_offset}")
 
 
+MODEL_KINDS = ("animate_anyone", "disentangled", "animate_anywhere")
+
+
+@dataclass(frozen=True)
+class DisentangledConfig:
+    """The disentangled model's switches (models.disentangled; arXiv 2405.16393). The ablations of the issue are
+    `inverse_mask`, `global_feature` and `last_frame_concat` set to false; `warped_reference` is backdrop's variant."""
+
+    tracks_min: int = 5  # K, the tracks sampled per clip, is drawn from [tracks_min, tracks_max]
+    tracks_max: int = 50
+    inverse_mask: bool = True  # tracks kept by the shard's track_mask and the map zeroed on the person
+    track_sigma: float = 1.5  # radius of a drawn track, model pixels
+    warped_reference: bool = False  # backdrop's variant: + the reference warped by the tracks' homography
+    global_feature: bool = True  # a CLIP token of the first reference beside the clip's own, at every clip
+    last_frame_concat: bool = True  # the previous clip's last frame concatenated with the noisy latents
+    handover_drop: float = 0.3  # video stage: share of samples trained without a handed-over frame (a first clip)
+    temporal_motion_block: bool = True
+    track_guider_channels: tuple[int, ...] = (16, 32, 96, 256)  # like the PoseGuider's
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.tracks_min <= self.tracks_max:
+            raise ModelConfigError(f"disentangled: need 1 <= tracks_min <= tracks_max, got {self.tracks_min}, "
+                                   f"{self.tracks_max}")  # fmt: skip
+        if not 0 <= self.handover_drop <= 1:
+            raise ModelConfigError(f"disentangled.handover_drop must be in [0, 1], got {self.handover_drop}")
+
+
+@dataclass(frozen=True)
+class AnimateAnywhereConfig:
+    """The AnimateAnywhere-style model's switches (models.animate_anywhere; arXiv 2504.19834). Ablations: `bml`
+    false (the Background Motion Learner off), `epipolar_loss` false."""
+
+    bml: bool = True
+    rank: int = 16  # the BML's low-rank 3D attention width
+    max_tokens: int = 256  # per frame: layers with more tokens get the pose term but no 3D attention branch
+    epipolar_loss: bool = True
+    epipolar_weight: float = 0.1  # weight of sum(Omega * A) beside the diffusion loss
+    delta: float = 0.05  # Omega = (1 - M_epipolar) AND (A < delta)
+    tolerance: float = 0.5  # token widths from the epipolar line still "on" it
+
+    def __post_init__(self) -> None:
+        if self.rank < 1 or self.max_tokens < 1:
+            raise ModelConfigError("animate_anywhere: rank and max_tokens must be positive")
+        if self.epipolar_weight < 0 or not 0 < self.delta <= 1 or self.tolerance <= 0:
+            raise ModelConfigError("animate_anywhere: epipolar_weight >= 0, delta in (0, 1], tolerance > 0")
+        if self.epipolar_loss and not self.bml:
+            raise ModelConfigError("animate_anywhere: the epipolar loss constrains the BML's attention: needs bml")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     name: str
@@ -154,8 +206,13 @@ class ModelConfig:
     context_frames: int = 24  # long videos: temporal window length
     context_overlap: int = 4  # frames shared by neighbouring windows (blended)
     seed: int = 0  # seed of the random initialisation of every part not loaded from weights
+    kind: str = "animate_anyone"  # which model (MODEL_KINDS); models.registry builds it
+    disentangled: DisentangledConfig = field(default_factory=DisentangledConfig)  # read when kind is disentangled
+    animate_anywhere: AnimateAnywhereConfig = field(default_factory=AnimateAnywhereConfig)  # ... animate_anywhere
 
     def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            raise ModelConfigError(f"kind must be one of {MODEL_KINDS}, got {self.kind!r}")
         height, width = self.resolution
         if height % 8 or width % 8 or height < 8 or width < 8:
             raise ModelConfigError(f"resolution must be positive multiples of 8, got {self.resolution}")
@@ -180,6 +237,8 @@ _SECTIONS: dict[str, type] = {
     "pose_guider": PoseGuiderConfig,
     "image_encoder": ImageEncoderConfig,
     "scheduler": SchedulerConfig,
+    "disentangled": DisentangledConfig,
+    "animate_anywhere": AnimateAnywhereConfig,
 }
 
 
@@ -230,7 +289,7 @@ def model_config_from_file(path: str | os.PathLike) -> ModelConfig:
 
 
 def named_model_config(name: str) -> ModelConfig:
-    """A named configuration shipped in models/configs (`tiny`, `sd15`)."""
+    """A named configuration shipped in models/configs (`tiny`, `sd15`, `disentangled_tiny`, ...)."""
     path = CONFIGS_DIR / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in CONFIGS_DIR.glob("*.yaml"))

@@ -34,18 +34,31 @@ def generate_clip(
     guidance_scale: float,
     seed: int,
 ) -> np.ndarray:
-    """uint8 [T, H, W, 3]: the clip's pose sequence animated from its reference frame (`clip_conditions`)."""
-    from models.pipelines.pipeline_animate_anyone import AnimateAnyonePipeline
+    """uint8 [T, H, W, 3]: the clip's pose sequence animated from its reference frame (`clip_conditions`; with
+    its track maps for a model that reads them)."""
+    from models.registry import pipeline_for
 
-    pipeline = AnimateAnyonePipeline(model)
+    pipeline = pipeline_for(model)
     generator = torch.Generator(device="cpu").manual_seed(clip_seed(seed, conditions["key"]))
+    tracks = (conditions["track_maps"],) if "track_maps" in conditions else ()
     return pipeline(
         conditions["reference"],
         conditions["pose_images"],
+        *tracks,
         num_inference_steps=inference_steps,
         guidance_scale=guidance_scale,
         generator=generator,
     )
+
+
+def model_conditions(model: Any, sample: dict[str, Any], seed: int) -> dict[str, Any]:
+    """`clip_conditions` of a decoded sample at the model's resolution, with what the model reads of the driving
+    clip's tracks (sampled with a generator seeded by the seed and the clip's key)."""
+    from models.registry import background_inputs_for
+
+    background = background_inputs_for(model.config)
+    rng = np.random.default_rng(clip_seed(seed, str(sample["__key__"])))
+    return clip_conditions(sample, resolution=tuple(model.config.resolution), background=background, rng=rng)
 
 
 def sample_strip(model: Any, data: Any, path: Path, inference_steps: int, frames: int = 4) -> np.ndarray | None:
@@ -54,7 +67,7 @@ def sample_strip(model: Any, data: Any, path: Path, inference_steps: int, frames
     sample = data.first_test_sample
     if sample is None:
         return None
-    conditions = clip_conditions(sample, resolution=data.resolution)
+    conditions = model_conditions(model, sample, seed=0)
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -77,8 +90,8 @@ class ClipGenerator:
 
     @classmethod
     def from_settings(cls, settings: dict[str, Any]) -> ClipGenerator:
-        from models.animate_anyone import build_animate_anyone
         from models.config import load_model_config
+        from models.registry import build_model
         from models.training.checkpoints import find_checkpoint, load_model_weights
         from models.training.run_dir import read_run
 
@@ -86,7 +99,7 @@ class ClipGenerator:
         run = read_run(settings["run"])
         config = load_model_config(run.config["model"])
         weights_dir = Path(settings["weights_dir"]) if settings["weights_dir"] else None
-        model = build_animate_anyone(config, weights_dir)
+        model = build_model(config, weights_dir)
         if settings["step"] != 0:  # step 0: the untrained model, as the run's seed initialises it
             load_model_weights(model, find_checkpoint(run.path, settings["step"]), ema=settings["ema"])
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -103,8 +116,7 @@ class ClipGenerator:
             path = Path(self.settings["out"]) / f"{key}.mp4"
             if path.is_file():
                 return {"key": key, "status": "kept", "path": str(path), "error_message": None, "seconds": 0.0}
-            resolution = tuple(self.model.config.resolution)
-            conditions = clip_conditions(sample, resolution=resolution)
+            conditions = model_conditions(self.model, sample, self.settings["seed"])
             with torch.no_grad():
                 video = generate_clip(
                     self.model,

@@ -10,6 +10,7 @@ import numpy as np
 from curation.motion import camera_labels as cm
 from curation.synthetic.camera_paths import CAMERA_RECIPES, resolve_recipe, sample_camera_path
 from curation.synthetic.figure import Person
+from curation.synthetic.follow_camera import FOLLOW_MOTIONS, FOLLOW_RECIPES, follow_camera_path, follow_heading
 from curation.synthetic.motions import MOTIONS
 from curation.synthetic.scene import (
     MovingObject,
@@ -20,6 +21,9 @@ from curation.synthetic.scene import (
 )
 
 GENERATOR_VERSION = "backdrop-synth/1"
+#: "independent": persons placed independently of the camera (the default corpus, recipes in camera_paths);
+#: "follow": the camera follows the one person's root motion (curation.synthetic.follow_camera).
+CAMERA_MODES = ("independent", "follow")
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,11 @@ class SynthConfig:
     frames: int = 48
     fps: float = 24.0
     grid_step: int = 16  # spacing of the ground-truth background query grid on frame 0, in pixels
+    camera: str = "independent"  # one of CAMERA_MODES
 
     def __post_init__(self) -> None:
+        if self.camera not in CAMERA_MODES:
+            raise ValueError(f"camera must be one of {CAMERA_MODES}, got {self.camera!r}")
         # Multiples of 4: x264's output varies from run to run when a chroma plane's width or height is odd,
         # and a synthetic corpus must be reproducible to the byte.
         if self.width < 64 or self.height < 64 or self.width % 4 or self.height % 4:
@@ -59,19 +66,29 @@ class ClipPlan:
     motions: tuple[str, ...]  # one per person
     parallax: bool
     moving_object: bool
+    follow: str | None = None  # a follow-camera recipe (camera then empty: the path follows the person)
 
     @property
     def camera_label(self) -> str:
         return cm.compose_label(list(self.camera))
 
 
-def plan_clip(seed: int, index: int) -> ClipPlan:
-    """The plan of clip `index` of the corpus made with `seed`.
+def plan_clip(seed: int, index: int, camera: str = "independent") -> ClipPlan:
+    """The plan of clip `index` of the corpus made with `seed` and camera mode `camera` (see CAMERA_MODES).
 
-    Camera recipes cycle so that every 12 consecutive clips cover every camera component, and the first person's
-    motion cycles so that every 5 consecutive clips cover every motion; the rest is random.
+    Independent: camera recipes cycle so that every 12 consecutive clips cover every camera component, and the
+    first person's motion cycles so that every 5 consecutive clips cover every motion; the rest is random.
+    Follow: the follow-camera recipes cycle (every 5 consecutive clips cover them), one person, whose motion the
+    recipe names; parallax layer and moving object as random as in the independent mode.
     """
+    if camera not in CAMERA_MODES:
+        raise ValueError(f"camera must be one of {CAMERA_MODES}, got {camera!r}")
     rng = np.random.default_rng([seed, index, 0])
+    if camera == "follow":
+        recipe = FOLLOW_RECIPES[index % len(FOLLOW_RECIPES)]
+        return ClipPlan(
+            seed, index, (), (FOLLOW_MOTIONS[recipe],), bool(rng.random() < 0.4), bool(rng.random() < 0.35), recipe
+        )
     camera = resolve_recipe(CAMERA_RECIPES[index % len(CAMERA_RECIPES)], rng)
     persons = 1 if rng.random() < 0.7 else 2
     motions = (MOTIONS[(index + seed) % len(MOTIONS)], *(str(rng.choice(MOTIONS)) for _ in range(persons - 1)))
@@ -92,15 +109,26 @@ class SyntheticClip:
         self.plan, self.config = plan, config
         rng = np.random.default_rng([plan.seed, plan.index, 1])
         size, frames = config.size, config.frames
-        self.homographies = sample_camera_path(rng, plan.camera, frames, config.fps, size)
+        if plan.follow is not None:  # the person first: the camera follows them
+            self.persons = self._place_persons(rng, follow_heading(plan.follow, rng))
+            person = self.persons[0]
+            self.homographies, shift = follow_camera_path(
+                plan.follow, rng, person.root, person.yaw, person.scale, config.fps, size
+            )
+            person.root = person.root.copy()
+            person.root[:, 0] += shift[:, 0] / person.scale
+            person.root[:, 1] -= shift[:, 1] / person.scale  # root y points up, image y down
+        else:
+            self.homographies = sample_camera_path(rng, plan.camera, frames, config.fps, size)
         self.background: PlaneLayer = make_background(rng, self.homographies, size)
         self.near: PlaneLayer | None = None
         if plan.parallax:
             self.near = make_near_layer(rng, near_layer_homographies(rng, self.homographies, size), size)
         self.moving_object = MovingObject.sample(rng, size) if plan.moving_object else None
-        self.persons = self._place_persons(rng)
+        if plan.follow is None:
+            self.persons = self._place_persons(rng)
 
-    def _place_persons(self, rng: np.random.Generator) -> list[Person]:
+    def _place_persons(self, rng: np.random.Generator, heading: float | None = None) -> list[Person]:
         width, height = self.config.size
         times = np.arange(self.config.frames) / self.config.fps
         count = len(self.plan.motions)
@@ -112,7 +140,9 @@ class SyntheticClip:
                 (rng.uniform(0.64, 0.78), rng.uniform(0.45, 0.65)),
             ]
         persons = [
-            Person.sample(rng, motion, times, cx * width, rng.uniform(0.9, 0.97) * height, scale * height)
+            Person.sample(
+                rng, motion, times, cx * width, rng.uniform(0.9, 0.97) * height, scale * height, heading=heading
+            )
             for motion, (cx, scale) in zip(self.plan.motions, slots, strict=True)
         ]
         # Ground truth lists persons largest first (the shard's order); nearer (larger) ones are drawn last.
@@ -167,7 +197,16 @@ class SyntheticClip:
         mapped = np.einsum("tij,nj->tni", self.homographies, homog)
         return (mapped[..., :2] / mapped[..., 2:3]).astype(np.float32)
 
+    @property
+    def camera_label(self) -> str:
+        """The plan's label; a follow camera's path is labelled from its homographies, by the labeller the curation
+        stage uses (a jump's tilt goes up and back down: its label says what the clip shows overall)."""
+        if self.plan.follow is None:
+            return self.plan.camera_label
+        return cm.label_camera_motion(self.homographies, self.config.size)
+
     def metadata(self) -> dict:
+        follow = {} if self.plan.follow is None else {"follow": self.plan.follow}
         return {
             "generator": GENERATOR_VERSION,
             "seed": self.plan.seed,
@@ -176,7 +215,8 @@ class SyntheticClip:
             "width": self.config.width,
             "height": self.config.height,
             "frames": self.config.frames,
-            "camera_label": self.plan.camera_label,
+            **follow,
+            "camera_label": self.camera_label,
             "camera_magnitude": round(cm.camera_magnitude(self.homographies, self.config.size), 4),
             "motion": self.plan.motions[0] if len(set(self.plan.motions)) == 1 else "+".join(self.plan.motions),
             "motions": [p.motion for p in self.persons],
@@ -189,7 +229,12 @@ class SyntheticClip:
 
     @staticmethod
     def config_dict(config: SynthConfig) -> dict:
-        return asdict(config)
+        """The config as metadata; the default camera mode is left out, so the default corpus's files are the
+        same, byte for byte, as before the mode existed (and earlier corpora resume)."""
+        values = asdict(config)
+        if values["camera"] == "independent":
+            del values["camera"]
+        return values
 
 
 def track_visibility(tracks: np.ndarray, occluded: np.ndarray) -> np.ndarray:
@@ -221,7 +266,7 @@ def render_clip(
 ) -> RenderedClip:
     """Render a whole clip and its ground truth in memory."""
     config = config or SynthConfig()
-    clip = SyntheticClip(plan or plan_clip(seed, index), config)
+    clip = SyntheticClip(plan or plan_clip(seed, index, config.camera), config)
     rendered = list(clip.frames())
     tracks = clip.track_positions()
     occluded = np.stack([f.plane_occluded for f in rendered])

@@ -73,7 +73,7 @@ def write_clip(plan: ClipPlan, config: SynthConfig, out_dir: Path) -> WrittenCli
 
 def _write_indexed(args: tuple[int, int, SynthConfig, str]) -> WrittenClip:
     seed, index, config, out_dir = args
-    return write_clip(plan_clip(seed, index), config, Path(out_dir))
+    return write_clip(plan_clip(seed, index, config.camera), config, Path(out_dir))
 
 
 def write_corpus(

@@ -63,10 +63,22 @@ class Person:
 
     @classmethod
     def sample(
-        cls, rng: np.random.Generator, motion: str, times: np.ndarray, centre_x: float, ground_y: float, scale: float
+        cls,
+        rng: np.random.Generator,
+        motion: str,
+        times: np.ndarray,
+        centre_x: float,
+        ground_y: float,
+        scale: float,
+        heading: float | None = None,
     ) -> Person:
+        """`heading` (radians) fixes the yaw and removes the motion's sideways drift: a walker walking towards the
+        camera (0) or away from it (pi)."""
         shape = sample_body_shape(rng)
         pose = animate(motion, times, rng)
+        if heading is not None:
+            pose.yaw[:] = heading
+            pose.root[:, 0] = 0.0
         return cls(
             shape,
             sample_appearance(rng),

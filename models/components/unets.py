@@ -27,6 +27,7 @@ __all__ = [
     "temporal_layers_bypassed",
     "unet2d_from_config",
     "video_unet",
+    "widen_conv_in",
     "zero_init_temporal_layers",
 ]
 
@@ -76,6 +77,11 @@ def video_unet(unet: UNet2DConditionModel, adapter: MotionAdapter) -> UNetMotion
         diffusers_logging.set_verbosity(verbosity)
 
 
+def _bypassable(module: nn.Module) -> bool:
+    """A temporal layer, or a module around one that must go with it (the AnimateAnywhere-style BML)."""
+    return isinstance(module, AnimateDiffTransformer3D) or getattr(module, "bypassed_with_temporal_layers", False)
+
+
 def _identity(hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:
     return hidden_states
 
@@ -85,7 +91,7 @@ def temporal_layers_bypassed(unet: nn.Module, bypass: bool = True) -> Iterator[N
     """Within the block, every temporal layer of `unet` returns its input without computing anything (the image
     stage: frames independent, temporal weights neither used nor trained). An instance attribute shadows the class's
     `forward`; deleting it restores the layer."""
-    layers = temporal_layers(unet) if bypass else []
+    layers = [m for m in unet.modules() if _bypassable(m)] if bypass else []
     for layer in layers:
         layer.forward = _identity
     try:
@@ -113,3 +119,17 @@ def features_added_after_conv_in(unet: nn.Module, features: torch.Tensor | None)
         yield
     finally:
         handle.remove()
+
+
+@torch.no_grad()
+def widen_conv_in(unet: nn.Module, extra_channels: int) -> None:
+    """Give `unet`'s input convolution `extra_channels` more input channels, their weights zero: the widened UNet
+    computes what it did as long as they hold nothing (the usual way to add an image condition to a UNet)."""
+    conv = unet.conv_in
+    wider = nn.Conv2d(conv.in_channels + extra_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                      conv.padding).to(conv.weight)  # fmt: skip
+    wider.weight.zero_()
+    wider.weight[:, : conv.in_channels] = conv.weight
+    wider.bias.copy_(conv.bias)
+    unet.conv_in = wider
+    unet.register_to_config(in_channels=conv.in_channels + extra_channels)

@@ -21,6 +21,7 @@ from the dataset's per-stream seeds (seed, epoch, rank, worker), so a run is rep
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,17 @@ from webdataset.utils import PipelineStage
 from curation.person.pose_render import render_clip
 from curation.shards.reader import Handler, ShardPipeline, reraise
 from curation.shards.streams import StreamSeeds, check_nonnegative
+from models.data.background import (
+    BackgroundInputs,
+    epipolar_geometry,
+    render_track_maps,
+    sample_tracks,
+    warped_references,
+)
 
 BATCH_TENSORS = ("frames", "pose_images", "reference", "frame_index")
+# Present only for models that read the background (models.data.background): stacked when the examples have them.
+BACKGROUND_TENSORS = ("track_maps", "epipolar_matrices", "epipolar_kinds")
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,56 @@ def _skeletons(pose: np.ndarray, crop: CoverCrop, size: tuple[int, int]) -> np.n
     return render_clip(points, (size[1], size[0]))
 
 
+def _array(value: Any) -> np.ndarray:
+    return value.numpy() if isinstance(value, torch.Tensor) else np.asarray(value)
+
+
+def background_conditions(
+    sample: dict[str, Any],
+    crop: CoverCrop,
+    indices: np.ndarray,
+    reference: int,
+    reference_image: np.ndarray,
+    inputs: BackgroundInputs,
+    rng: np.random.Generator,
+) -> dict[str, torch.Tensor]:
+    """The background inputs (models.data.background) of frames `indices` against frame `reference` of a decoded
+    sample, at the crop's size: `track_maps` [F, C, H, W], `epipolar_matrices` [F, F, 3, 3], `epipolar_kinds`
+    [F, F], as `inputs` asks."""
+    key = str(sample.get("__key__"))
+    for name in ("tracks", "visible", "track_mask", "fgmask"):
+        if name not in sample:
+            raise ValueError(f"{key}: the model reads background tracks, but the sample has no {name!r}")
+    height, width = crop.size
+    positions = crop.points(_array(sample["tracks"]).astype(np.float32))
+    inside = (positions[..., 0] >= 0) & (positions[..., 0] <= width - 1)
+    inside &= (positions[..., 1] >= 0) & (positions[..., 1] <= height - 1)
+    background = _array(sample["track_mask"]).astype(bool) & inside
+    out: dict[str, torch.Tensor] = {}
+    if inputs.track_maps:
+        kept = background if inputs.inverse_mask else _array(sample["visible"]).astype(bool) & inside
+        chosen = sample_tracks(kept, reference, (inputs.tracks_min, inputs.tracks_max), rng)
+        taken = np.append(indices, reference)
+        person = _array(sample["fgmask"])[taken].astype(np.uint8) * 255  # the reader unpacks it: bool [T, H, W]
+        person = crop.frames(person) > 127
+        where, shown = positions[indices][:, chosen], kept[indices][:, chosen]
+        maps = render_track_maps(
+            where, shown, positions[reference, chosen], crop.size, inputs.track_sigma,
+            person[:-1] if inputs.inverse_mask else None,
+        )  # fmt: skip
+        if inputs.warped_reference:
+            warped = warped_references(
+                reference_image, person[-1], where, shown, positions[reference, chosen], kept[reference, chosen]
+            )
+            maps = np.concatenate([maps, warped], axis=1)
+        out["track_maps"] = torch.from_numpy(maps)
+    if inputs.epipolar:
+        matrices, kinds = epipolar_geometry(positions[indices], background[indices], inputs)
+        out["epipolar_matrices"] = torch.from_numpy(matrices)
+        out["epipolar_kinds"] = torch.from_numpy(kinds)
+    return out
+
+
 def clip_example(
     sample: dict[str, Any],
     *,
@@ -133,15 +193,17 @@ def clip_example(
     rng: np.random.Generator,
     stride: int = 1,
     min_gap: int = 1,
+    background: BackgroundInputs | None = None,
 ) -> dict[str, Any]:
-    """One training example (see the module docstring) of a decoded shard sample, at `resolution` = (h, w)."""
+    """One training example (see the module docstring) of a decoded shard sample, at `resolution` = (h, w);
+    `background` adds the inputs of models.data.background."""
     size = _check_size("resolution", resolution)
     key, clip, pose = _clip_arrays(sample)
     indices, reference = sample_indices(clip.shape[0], frames, rng, stride=stride, min_gap=min_gap, key=key)
     crop = CoverCrop(clip.shape[1:3], size)
     taken = crop.frames(clip[np.append(indices, reference)])
     skeletons = _skeletons(pose[indices], crop, size)
-    return {
+    example = {
         "key": key,
         "frames": _to_tensor(taken[:-1], -1.0),
         "pose_images": _to_tensor(skeletons, 0.0),
@@ -149,6 +211,9 @@ def clip_example(
         "frame_index": torch.from_numpy(indices.astype(np.int64)),
         "reference_index": reference,
     }
+    if background is not None and background.any:
+        example.update(background_conditions(sample, crop, indices, reference, taken[-1], background, rng))
+    return example
 
 
 def collate_examples(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -159,7 +224,8 @@ def collate_examples(examples: Sequence[dict[str, Any]]) -> dict[str, Any]:
     shapes = {e["key"]: tuple(e["frames"].shape) for e in examples}
     if len(set(shapes.values())) > 1:
         raise ValueError(f"examples of different shapes in one batch: {shapes}")
-    batch: dict[str, Any] = {name: torch.stack([e[name] for e in examples]) for name in BATCH_TENSORS}
+    names = BATCH_TENSORS + tuple(name for name in BACKGROUND_TENSORS if name in examples[0])
+    batch: dict[str, Any] = {name: torch.stack([e[name] for e in examples]) for name in names}
     batch["key"] = [e["key"] for e in examples]
     batch["reference_index"] = torch.tensor([e["reference_index"] for e in examples], dtype=torch.int64)
     return batch
@@ -177,11 +243,12 @@ class ConditionStage(PipelineStage):
         stride: int = 1,
         min_gap: int = 1,
         handler: Handler = reraise,
+        background: BackgroundInputs | None = None,
     ) -> None:
         self.stream, self.resolution, self.handler = stream, _check_size("resolution", resolution), handler
         _check_positive("frames", frames)
         _check_positive("stride", stride)
-        self.frames, self.stride, self.min_gap = frames, stride, min_gap
+        self.frames, self.stride, self.min_gap, self.background = frames, stride, min_gap, background
 
     def run(self, source: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         rng = self.stream.numpy_random("conditioning")  # per (seed, epoch, rank, worker), at each epoch's start
@@ -189,7 +256,7 @@ class ConditionStage(PipelineStage):
             try:
                 yield clip_example(
                     sample, resolution=self.resolution, frames=self.frames, rng=rng, stride=self.stride,
-                    min_gap=self.min_gap,
+                    min_gap=self.min_gap, background=self.background,
                 )  # fmt: skip
             except Exception as error:  # the handler decides, as for decoding errors
                 if not self.handler(error):
@@ -205,6 +272,7 @@ def training_batches(
     stride: int = 1,
     min_gap: int = 1,
     handler: Handler = reraise,
+    background: BackgroundInputs | None = None,
 ) -> ShardPipeline:
     """The model's batches (`collate_examples`) from a shard pipeline (`shard_dataset(...)`), full batches only.
 
@@ -212,8 +280,9 @@ def training_batches(
     Iterate it directly or in a `DataLoader(..., batch_size=None, num_workers=...)`.
     """
     stage = ConditionStage(
-        dataset.stream, resolution=resolution, frames=frames, stride=stride, min_gap=min_gap, handler=handler
-    )
+        dataset.stream, resolution=resolution, frames=frames, stride=stride, min_gap=min_gap, handler=handler,
+        background=background,
+    )  # fmt: skip
     return dataset.compose(stage).batched(batch_size, collation_fn=collate_examples, partial=False)
 
 
@@ -253,10 +322,18 @@ class ConditionedClips(torch.utils.data.Dataset):
         )  # fmt: skip
 
 
-def clip_conditions(sample: dict[str, Any], *, resolution: Sequence[int], reference_index: int = 0) -> dict[str, Any]:
+def clip_conditions(
+    sample: dict[str, Any],
+    *,
+    resolution: Sequence[int],
+    reference_index: int = 0,
+    background: BackgroundInputs | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[str, Any]:
     """What generation needs of a whole clip, at `resolution` = (h, w): the ground-truth frames uint8 [T, H, W, 3]
     (to score against), every frame's skeleton [T, 3, H, W] in [0, 1], and the reference frame uint8 [H, W, 3]
-    (the clip's frame `reference_index`, its first by default: what a user of the model would give)."""
+    (the clip's frame `reference_index`, its first by default: what a user of the model would give); with
+    `background`, every frame's `track_maps` too (the driving clip's tracks, sampled with `rng`)."""
     size = _check_size("resolution", resolution)
     key, clip, pose = _clip_arrays(sample)
     if not 0 <= reference_index < clip.shape[0]:
@@ -264,9 +341,17 @@ def clip_conditions(sample: dict[str, Any], *, resolution: Sequence[int], refere
     crop = CoverCrop(clip.shape[1:3], size)
     frames = crop.frames(clip)
     skeletons = _skeletons(pose, crop, size)
-    return {
+    conditions = {
         "key": key,
         "frames": frames,
         "pose_images": _to_tensor(skeletons, 0.0),
         "reference": frames[reference_index],
     }
+    if background is not None and background.track_maps:
+        rng = rng if rng is not None else np.random.default_rng(0)
+        maps_only = dataclasses.replace(background, epipolar=False)
+        indices = np.arange(clip.shape[0])
+        conditions.update(
+            background_conditions(sample, crop, indices, reference_index, frames[reference_index], maps_only, rng)
+        )
+    return conditions

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from curation.shards.reader import shard_dataset, shard_urls
+from models.data.background import BackgroundInputs
 from models.data.conditioning import training_batches
 from models.training.config import StageConfig, TrainConfig
 
@@ -19,8 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class ShardBatches:
-    def __init__(self, shards: Path, train: TrainConfig, resolution: tuple[int, int], video_frames: int) -> None:
+    def __init__(
+        self,
+        shards: Path,
+        train: TrainConfig,
+        resolution: tuple[int, int],
+        video_frames: int,
+        background: BackgroundInputs | None = None,
+    ) -> None:
         self.shards = shards
+        self.background = background  # what the model reads of the shard's tracks (models.registry)
         self.train = train
         self.resolution = resolution
         self.video_frames = video_frames
@@ -44,8 +53,9 @@ class ShardBatches:
             world_size=world_size,
         )
         batches = training_batches(
-            dataset, self.resolution, self.frames(stage), stage.batch_size, stride=stage.frame_stride
-        )
+            dataset, self.resolution, self.frames(stage), stage.batch_size, stride=stage.frame_stride,
+            background=self.background,
+        )  # fmt: skip
         if self.train.loader_workers == 0:
             return iter(batches)
         loader = torch.utils.data.DataLoader(batches, batch_size=None, num_workers=self.train.loader_workers)
@@ -59,7 +69,10 @@ class ShardBatches:
                 self._validation[stage.name] = []
             else:
                 dataset = shard_dataset(self.shards, "test", seed=self.train.seed, rank=0, world_size=1)
-                batches = training_batches(dataset, self.resolution, self.frames(stage), 1, stride=stage.frame_stride)
+                batches = training_batches(
+                    dataset, self.resolution, self.frames(stage), 1, stride=stage.frame_stride,
+                    background=self.background,
+                )  # fmt: skip
                 taken = []
                 for batch in batches:
                     taken.append(batch)

@@ -13,15 +13,17 @@ from models.training.run_dir import RunFolder
 
 
 def run_training(run: RunFolder, context: WorkerContext, *, weights_dir: Path | None = None) -> dict[str, Any]:
-    from models.animate_anyone import build_animate_anyone
     from models.config import load_model_config
+    from models.registry import background_inputs_for, build_model
     from models.training.config import train_config_from_dict
     from models.training.data import ShardBatches
 
     model_config = load_model_config(run.config["model"])
     train = train_config_from_dict(run.config["train"])
-    model = build_animate_anyone(model_config, weights_dir)
-    data = ShardBatches(run.shards, train, tuple(model_config.resolution), model_config.frames)
+    model = build_model(model_config, weights_dir)
+    data = ShardBatches(
+        run.shards, train, tuple(model_config.resolution), model_config.frames, background_inputs_for(model_config)
+    )
 
     def sample(trained: Any, step: int) -> np.ndarray | None:
         if train.sample_steps == 0:

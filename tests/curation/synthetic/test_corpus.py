@@ -131,6 +131,11 @@ def test_synth_command(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "WIDTHxHEIGHT" in result.output
     result = runner.invoke(cli, ["synth", "--out", str(tmp_path), "--size", "126x96"])
     assert result.exit_code == 2 and "multiple of 4" in result.output
+    follow = tmp_path / "follow"
+    result = runner.invoke(cli, [*args[:4], str(follow), *args[5:], "--camera", "follow"])
+    assert result.exit_code == 0, result.output
+    meta = json.loads((follow / f"{clip_name(0, 1)}.json").read_text())
+    assert meta["follow"] == "follow_tilt" and meta["config"]["camera"] == "follow" and meta["num_persons"] == 1
 
 
 def test_help_explains_every_subcommand() -> None:

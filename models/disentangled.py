@@ -1,0 +1,152 @@
+"""The disentangled foreground/background model (arXiv 2405.16393) on the baseline's shared parts.
+
+Beside AnimateAnyone's PoseGuider (the person), a track guider (the same ControlNet conditioning embedding) encodes
+the clip's sparse background tracks multiplied by the inverse foreground mask, rendered as a map over time
+(models.data.background); both encoders' features are summed, mixed along time by a Temporal Motion Block, and added
+to the noisy latent's features after the denoiser's input convolution ("dual encoders added to the noisy latent").
+Long videos are generated clip by clip: the last frame of the previous clip is concatenated (as latents, along
+channels) with the noisy latents of the next, whose first frame it becomes; a CLIP token of the first reference is
+injected at every clip beside the clip's own (the handed-over frame's). backdrop's variant (`warped_reference`) also
+feeds the reference, person masked out, warped by a homography fitted to the sampled tracks.
+
+Stages: "image" trains the baseline's image-stage parts and the track guider (no handover: the extra input channels
+are zero); "video" trains the temporal layers, the Temporal Motion Block and the denoiser's input convolution (which
+reads the handed-over frame).
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from models.animate_anyone import AnimateAnyone, build_animate_anyone_parts
+from models.components.pose_guider import PoseGuider
+from models.components.temporal_motion_block import TemporalMotionBlock
+from models.config import ModelConfig
+from models.data.background import BackgroundInputs, track_guider_channels
+
+__all__ = ["DisentangledAnimator", "background_inputs", "build_disentangled"]
+
+
+def background_inputs(config) -> BackgroundInputs:
+    """What the data pipeline renders for a disentangled model's config (models.config.DisentangledConfig)."""
+    d = config.disentangled
+    return BackgroundInputs(
+        track_maps=True,
+        tracks_min=d.tracks_min,
+        tracks_max=d.tracks_max,
+        inverse_mask=d.inverse_mask,
+        track_sigma=d.track_sigma,
+        warped_reference=d.warped_reference,
+    )
+
+
+class DisentangledAnimator(AnimateAnyone):
+    def __init__(self, *parts, track_guider: PoseGuider, motion_block: TemporalMotionBlock | None) -> None:
+        super().__init__(*parts)
+        self.track_guider = track_guider
+        self.motion_block = motion_block
+        self.background = background_inputs(self.config)
+
+    def _check_shapes(self) -> None:
+        unet = self.denoising_unet.config
+        latent = self.codec.latent_channels
+        concat = self.config.disentangled.last_frame_concat
+        if unet.in_channels != latent * (2 if concat else 1) or unet.out_channels != latent:
+            raise ValueError(f"UNet in/out channels {unet.in_channels}/{unet.out_channels} for {latent} latent "
+                             f"channels (last_frame_concat={concat})")  # fmt: skip
+
+    # --- stages ------------------------------------------------------------------------------------------------
+    def trainable_parameters(self, stage: str) -> list[nn.Parameter]:
+        parameters = super().trainable_parameters(stage)
+        if stage == "image":
+            return parameters + list(self.track_guider.parameters())
+        block = list(self.motion_block.parameters()) if self.motion_block is not None else []
+        conv_in = list(self.denoising_unet.conv_in.parameters()) if self.config.disentangled.last_frame_concat else []
+        return parameters + block + conv_in
+
+    # --- conditioning ------------------------------------------------------------------------------------------
+    def track_features(self, track_maps: torch.Tensor) -> torch.Tensor:
+        """Track maps [B, F, C, H, W] -> track guider features [(B F), C', h, w]."""
+        return self.track_guider(track_maps.flatten(0, 1).to(self.track_guider.dtype))
+
+    def combine(self, pose_features: torch.Tensor, track_features: torch.Tensor, frames: int) -> torch.Tensor:
+        features = pose_features + track_features
+        return self.motion_block(features, frames) if self.motion_block is not None else features
+
+    def tokens(self, reference: torch.Tensor, handover: torch.Tensor | None) -> torch.Tensor:
+        """Cross-attention tokens [B, n, D]: the handed-over frame's CLIP token (the reference's when there is none)
+        and, with the global feature, the first reference's beside it."""
+        local = self.image_encoder(handover if handover is not None else reference)
+        if not self.config.disentangled.global_feature:
+            return local
+        return torch.cat([local, self.image_encoder(reference)], dim=1)
+
+    def handover_input(self, noisy: torch.Tensor, handover_latents: torch.Tensor | None) -> torch.Tensor:
+        """The denoiser's input: noisy latents [B, C, F, h, w], with the handed-over frame's latents [B, C, h, w]
+        (zeros for none) repeated over the frames and concatenated along channels when the config says so."""
+        if not self.config.disentangled.last_frame_concat:
+            return noisy
+        if handover_latents is None:
+            handover = torch.zeros_like(noisy)
+        else:
+            handover = handover_latents[:, :, None].expand_as(noisy).to(noisy.dtype)
+        return torch.cat([noisy, handover], dim=1)
+
+    # --- training hooks (AnimateAnyone.training_loss) ----------------------------------------------------------
+    def draw_training_inputs(self, batch: dict, stage: str, latents: torch.Tensor, draw) -> dict:
+        """The handed-over frame: the window's first target frame (its latents; the model learns to continue
+        from it), in the video stage and for all but `handover_drop` of the samples; never in the image stage."""
+        b = latents.shape[0]
+        given = draw(torch.rand, b) >= self.config.disentangled.handover_drop
+        if stage != "video" or not self.config.disentangled.last_frame_concat:
+            given = torch.zeros_like(given)
+        handover = latents[:, :, 0] * given[:, None, None, None]
+        return {"given": given, "handover_latents": handover}
+
+    def image_tokens(self, reference: torch.Tensor, batch: dict, extra: dict) -> torch.Tensor:
+        first = batch["frames"][:, 0].to(reference)
+        given = extra["given"].to(reference.device)
+        handover = torch.where(given[:, None, None, None], first, reference)
+        return self.tokens(reference, handover)
+
+    def conditioning_features(self, pose_features: torch.Tensor, batch: dict, stage: str) -> torch.Tensor:
+        track_maps = batch["track_maps"].to(self.device, torch.float32)
+        with torch.no_grad() if stage == "video" else nullcontext():
+            track = self.track_features(track_maps)
+        return self.combine(pose_features, track, track_maps.shape[1])
+
+    def denoise_inputs(self, extra: dict) -> dict:
+        return {"handover_latents": extra["handover_latents"]}
+
+    def denoise(
+        self,
+        noisy_latents: torch.Tensor,
+        timesteps: torch.Tensor,
+        image_embeds: torch.Tensor,
+        pose_features: torch.Tensor,
+        temporal: bool = True,
+        handover_latents: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """AnimateAnyone's `denoise` with `pose_features` the combined guider features and the handed-over frame."""
+        x = self.handover_input(noisy_latents, handover_latents)
+        return super().denoise(x, timesteps, image_embeds, pose_features, temporal)
+
+
+def build_disentangled(
+    config: ModelConfig, weights_dir: str | Path | None = None, random_init: bool = False
+) -> DisentangledAnimator:
+    """The disentangled model a config describes: the baseline's parts (as `build_animate_anyone` makes them; the
+    denoiser's input convolution widened for the handed-over frame), a track guider and a Temporal Motion Block,
+    randomly initialised from config.seed."""
+    d = config.disentangled
+    parts = build_animate_anyone_parts(config, weights_dir, random_init, 1 if d.last_frame_concat else 0)
+    embedding = parts[3].config.block_out_channels[0]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed + 1)
+        track_guider = PoseGuider(embedding, track_guider_channels(background_inputs(config)), d.track_guider_channels)
+        block = TemporalMotionBlock(embedding) if d.temporal_motion_block else None
+    return DisentangledAnimator(config, *parts, track_guider=track_guider, motion_block=block)
