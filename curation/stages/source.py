@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from curation.hashing import file_sha256
+from curation.person.pose_choice import source_pose_problem
 from curation.record import OK, Record, clip_key, failed_source, source_id_of
 from curation.resources import Resources
 from curation.stages.base import SourceStage
@@ -62,6 +63,19 @@ class DecodeStage(SourceStage):
                 f"clips.max_source_side={clips.max_source_side}",
                 sha256,
             )
+            return
+        if min(info.width, info.height) < clips.min_source_side:
+            yield failed_source(
+                source,
+                self.name,
+                f"{source}: resolution {info.width}x{info.height} is below clips.min_source_side="
+                f"{clips.min_source_side} (a clip would be upscaled from it)",
+                sha256,
+            )
+            return
+        problem = source_pose_problem(source, (info.width, info.height), self.config.pose.backend)
+        if problem is not None:  # before decoding: one reason for the source, not one per clip
+            yield failed_source(source, "pose", problem, sha256)
             return
         fps = clips.fps or info.average_fps or 25.0
         size = clip_size(info.width, info.height, clips.short_side)
