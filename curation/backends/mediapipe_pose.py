@@ -178,6 +178,13 @@ class _PersonGraphs:
             else None
         )
         self.following = False  # whether this graph found its person in the previous frame
+        self.settle()
+
+    def settle(self) -> None:
+        """Wait until every graph's calculators have opened: they open (and log) on worker threads after the graph
+        starts, so without this their lines would reach stderr after it is no longer silenced."""
+        for graph in self.graphs():
+            graph._graph.wait_until_idle()
 
     def graphs(self) -> list[Any]:
         return [g for g in (self.pose, self.hands, self.face) if g is not None]
@@ -186,6 +193,7 @@ class _PersonGraphs:
         for graph in self.graphs():
             graph.reset()
         self.following = False
+        self.settle()
 
     def close(self) -> None:
         for graph in self.graphs():
@@ -243,6 +251,8 @@ class MediaPipePose:
                     if found is not None:
                         keypoints[t, slot] = found.keypoints
                         masks[t] |= found.mask
+            for person in self.persons:
+                person.settle()
         seen = keypoints[..., 2].max(axis=(0, 2)) > 0
         return sort_by_area(keypoints[:, seen]), masks
 
