@@ -7,11 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from curation.backends.mediapipe_pose import MediaPipePose, MediaPipeSettings
 from curation.person import wholebody as wb
 
-pytest.importorskip("mediapipe", reason="mediapipe has no wheel for this platform")
-
-from curation.backends.mediapipe_pose import MediaPipePose, MediaPipeSettings  # noqa: E402
 
 #: Regions of the astronaut photograph, read off the image (x0, y0, x1, y1): background (the flag on the left, the
 #: shuttle model on the right, the wall above her head) and her head.
@@ -62,7 +60,8 @@ def test_keypoints_land_on_the_person_and_none_on_the_background(estimator, astr
 
 def test_nobody_gives_no_person_and_no_mask(estimator) -> None:
     rng = np.random.default_rng(0)
-    frames = np.concatenate([np.full((2, 128, 160, 3), 127, np.uint8), rng.integers(0, 256, (2, 128, 160, 3), np.uint8)])
+    grey = np.full((2, 128, 160, 3), 127, np.uint8)
+    frames = np.concatenate([grey, rng.integers(0, 256, (2, 128, 160, 3), np.uint8)])
     keypoints, mask = estimator.estimate_clip(frames)
     assert keypoints.shape == (4, 0, 133, 3) and not mask.any()
 

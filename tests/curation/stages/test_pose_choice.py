@@ -38,7 +38,6 @@ def test_auto_reads_the_sidecar_where_there_is_one(tiny_corpus: Path, tmp_path: 
 
 
 def test_auto_runs_mediapipe_where_there_is_no_sidecar(tiny_corpus: Path, tmp_path: Path) -> None:
-    pytest.importorskip("mediapipe")
     video = _video(tiny_corpus, tmp_path, sidecar=False)
     records = list(run_sequential([video], config_from_dict(CLIPS), raise_errors=True))
     assert [r["status"] for r in records] == [OK, OK]
