@@ -10,7 +10,6 @@ import pytest
 from curation.backends.mediapipe_pose import MediaPipePose, MediaPipeSettings
 from curation.person import wholebody as wb
 
-
 #: Regions of the astronaut photograph, read off the image (x0, y0, x1, y1): background (the flag on the left, the
 #: shuttle model on the right, the wall above her head) and her head.
 BACKGROUND = {"flag": (0, 0, 90, 220), "shuttle": (365, 0, 470, 270), "wall": (320, 0, 360, 120)}
