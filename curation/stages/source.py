@@ -15,11 +15,11 @@ import numpy as np
 
 from curation.hashing import file_sha256
 from curation.person.pose_choice import source_pose_problem
-from curation.record import OK, Record, clip_key, failed_source, source_id_of
+from curation.record import OK, REJECTED, Record, clip_key, failed_source, source_id_of
 from curation.resources import Resources
 from curation.stages.base import SourceStage
 from curation.video.clipping import clip_size, iter_shot_clips, resized_frames
-from curation.video.reader import DecodedFrame, DecodeError, iter_resampled, probe_video
+from curation.video.reader import DecodedFrame, DecodeError, DecodeReport, iter_resampled, probe_video
 
 
 class DecodeStage(SourceStage):
@@ -89,8 +89,9 @@ class DecodeStage(SourceStage):
                 decoded += 1
                 yield frame
 
+        report = DecodeReport()
         try:
-            stream = resized_frames(counted(iter_resampled(source, fps)), size)
+            stream = resized_frames(counted(iter_resampled(source, fps, report)), size)
             for frames in iter_shot_clips(
                 stream,
                 fps,
@@ -105,7 +106,7 @@ class DecodeStage(SourceStage):
                 # Decode-order indices, not time x average rate: under a variable frame rate the two differ, and
                 # per-frame sidecars (pose) are indexed by the source's frames.
                 source_frames = np.array([f.source_index for f in frames])
-                yield {
+                record: Record = {
                     "key": clip_key(source_id, count),
                     "source": source,
                     "source_id": source_id,
@@ -123,6 +124,17 @@ class DecodeStage(SourceStage):
                     "frames": np.stack([f.rgb for f in frames]),
                     "backends": {self.name: self.backend},
                 }
+                damaged = [f for f in frames if f.damaged]
+                if damaged:  # kept out, with the damage named: a concealed error is still an error
+                    del record["frames"]
+                    first, last = damaged[0], damaged[-1]
+                    record.update(
+                        status=REJECTED,
+                        stage=self.name,
+                        reason=f"{source}: damaged source frames {first.source_index}-{last.source_index} "
+                        f"({first.source_time_s:.2f}-{last.source_time_s:.2f} s): {report.summary}",
+                    )
+                yield record
                 count += 1
         except DecodeError as error:
             reason = str(error) if count == 0 else f"decoding stopped after {count} clips: {error}"
