@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.config import CurationConfig
+from curation.pipeline.duplicates import duplicate_record, find_duplicates
 from curation.pipeline.sequential import run_sequential
 from curation.record import FAILED, REJECTED
 from curation.shards.ledger import Ledger, job_lock
@@ -139,6 +140,7 @@ def _run_locked(
     summary = JobSummary(sources=len(sources))
     units: dict[str, str] = {}
     todo: list[str] = []
+    duplicates = {d.path: d for d in find_duplicates(sources)}
     for source in sources:
         unit = ledger.finished_unit(source)
         if unit is None:
@@ -147,6 +149,13 @@ def _run_locked(
             units[source] = unit
     summary.skipped = len(units)
     collector = SourceCollector(ledger)
+    for source in [s for s in todo if s in duplicates]:  # one row each, against the copy that is curated
+        record = duplicate_record(duplicates[source])
+        unit = unit_of(source, None)
+        collector.add(clip_result(record))
+        collector.add(end_marker(source, unit, 1))
+        units[source] = unit
+    todo = [s for s in todo if s not in duplicates]
     started = time.perf_counter()
     if todo:
         for result in engine(todo):

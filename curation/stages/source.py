@@ -33,6 +33,9 @@ class DecodeStage(SourceStage):
         return f"pyav {av.__version__}"
 
     def clips(self, source: str) -> Iterator[Record]:
+        if os.path.islink(source) and not os.path.exists(source):
+            yield failed_source(source, self.name, f"{source}: broken symbolic link to {os.readlink(source)}")
+            return
         try:
             sha256 = file_sha256(source)
         except OSError as error:

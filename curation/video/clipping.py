@@ -70,13 +70,19 @@ def iter_shot_clips(
     detector = cut_detector(threshold, min_shot_frames)
     planner = _OnlinePlanner(clip_frames, stride or clip_frames, max_per_shot, lookahead=cut_delay(min_shot_frames))
     count = 0
+    shown = -1  # the source frame the detector saw last
     for frame in frames:
         if frame.index != count:
             raise ValueError(f"frames must be numbered 0, 1, 2, ...; got {frame.index} after {count - 1}")
         count += 1
-        cuts = detector.process_frame(
-            FrameTimecode(frame.index, fps=fps), detection_frame(frame.rgb, detect_short_side)
-        )
+        cuts = []
+        # A source frame repeated by the resampler (a 10 fps GIF at 24 fps) is not shown to the detector: its zero
+        # change would make the next real change look like a cut to the adaptive detector.
+        if frame.source_index < 0 or frame.source_index != shown:
+            shown = frame.source_index
+            cuts = detector.process_frame(
+                FrameTimecode(frame.index, fps=fps), detection_frame(frame.rgb, detect_short_side)
+            )
         planner.add(frame)
         for cut in sorted(c.frame_num for c in cuts):
             yield from planner.ready(cut - 1)  # clips that end before the cut are complete
