@@ -13,8 +13,10 @@ from rich.console import Console
 
 from curation.overlay import overlay_frames
 from curation.shards.reader import shard_dataset, shard_dir, shard_urls
+from curation.shards.schema import SchemaError
 from curation.shards.split import SPLITS
 from curation.video.encode import write_mp4
+from curation.video.reader import DecodeError
 
 
 def _manifest(out: Path) -> pd.DataFrame | None:
@@ -95,6 +97,9 @@ def shards_command() -> None:
 def inspect_shards(out: Path, key: str | None, overlay: Path | None) -> None:
     """Summarise OUT (a curate job's output folder, or its shards/ folder) and optionally render one sample."""
     console = Console()
-    print_shard_summary(out, console)
-    if overlay is not None or key is not None:
-        render_sample(out, key, overlay or Path(f"{key or 'sample'}.overlay.mp4"), console)
+    try:
+        print_shard_summary(out, console)
+        if overlay is not None or key is not None:
+            render_sample(out, key, overlay or Path(f"{key or 'sample'}.overlay.mp4"), console)
+    except (SchemaError, DecodeError, OSError, ValueError) as error:  # a refused shard is an answer, not a crash
+        raise click.ClickException(f"{out}: {error}") from None

@@ -8,9 +8,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-VIDEO_SUFFIXES = frozenset(
-    {".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".gif"}
-)
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".gif"})
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 PARQUET_COLUMNS = ("path", "source", "uri")
 
