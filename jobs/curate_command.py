@@ -15,6 +15,7 @@ from curation.record import FAILED, OK, REJECTED
 from curation.shards.ledger import JobLockedError
 from curation.video.source_lists import SourceListError, resolve_sources
 from jobs.cli_options import address_option, config_option, engine_option, num_cpus_option
+from jobs.ray_start import RayStartError
 
 
 def print_summary(summary: JobSummary, out: Path, console: Console) -> None:
@@ -142,7 +143,7 @@ def curate_command(
             object_store_mb=object_store_mb,
             options=JobOptions(test_fraction, shard_mb),
         )
-    except JobLockedError as error:
+    except (JobLockedError, RayStartError) as error:
         raise click.ClickException(str(error)) from None
     if summary.sources and summary.status[OK] == 0:
         raise SystemExit(1)
