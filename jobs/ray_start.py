@@ -22,11 +22,12 @@ def start_with_retries(
     *,
     attempts: int = START_ATTEMPTS,
     first_wait_s: float = FIRST_WAIT_S,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
 ) -> None:
     """Call `start` until it returns, at most `attempts` times; `stop` clears what a failed try left behind."""
     if attempts < 1:
         raise ValueError(f"attempts must be at least 1, got {attempts}")
+    sleep = sleep or time.sleep
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
         try:
