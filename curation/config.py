@@ -32,7 +32,7 @@ from curation.backends.sam2_masks import Sam2Settings
 from curation.motion.camera_estimation import CameraConfig
 from curation.motion.tracks import TrackerConfig
 from curation.person.foreground_mask import ForegroundConfig
-from curation.quality.filters import FilterRule, parse_rules
+from curation.quality.filters import DEFAULT_FILTERS, FilterRule, parse_rules
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class CurationConfig:
     tracks: TrackerConfig = field(default_factory=TrackerConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
-    filters: tuple[FilterRule, ...] = ()
+    filters: tuple[FilterRule, ...] = DEFAULT_FILTERS  # `filters: [...]` in a config replaces them, `[]` drops them
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     # Settings of the learned backends, read only when a stage selects them.
     mediapipe: MediaPipeSettings = field(default_factory=MediaPipeSettings)
