@@ -57,6 +57,7 @@ PAINT_GREY = 127
 @dataclass(frozen=True)
 class MediaPipeSettings:
     max_persons: int = 2  # BlazePose graphs per frame, each following one person
+    search_every: int = 8  # a graph beyond the first that follows nobody looks for a person every this many frames
     hands: bool = True  # run the hand model on a crop around each person
     face: bool = True  # run the face mesh on a crop around each person's head
     min_keypoints: int = 4  # visible body points (inside the frame) for a person to count
@@ -68,6 +69,8 @@ class MediaPipeSettings:
     def __post_init__(self) -> None:
         if not 1 <= self.max_persons <= 8:
             raise ValueError(f"mediapipe.max_persons must lie in [1, 8], got {self.max_persons}")
+        if self.search_every < 1:
+            raise ValueError(f"mediapipe.search_every must be at least 1, got {self.search_every}")
         if self.min_keypoints < 1:
             raise ValueError(f"mediapipe.min_keypoints must be at least 1, got {self.min_keypoints}")
         for name in ("min_visibility", "min_detection_confidence", "min_tracking_confidence", "mask_threshold"):
@@ -178,6 +181,9 @@ class _PersonGraphs:
             else None
         )
         self.following = False  # whether this graph found its person in the previous frame
+        # The crops the hand and face models see, kept while the part stays inside: their own tracking (which skips
+        # their detectors) only works when the crop does not move under them.
+        self.crops: dict[str, tuple[int, int, int, int] | None] = {"hands": None, "face": None}
         self.settle()
 
     def settle(self) -> None:
@@ -193,6 +199,7 @@ class _PersonGraphs:
         for graph in self.graphs():
             graph.reset()
         self.following = False
+        self.crops = {"hands": None, "face": None}
         self.settle()
 
     def close(self) -> None:
@@ -247,7 +254,7 @@ class MediaPipePose:
             for person in self.persons:
                 person.reset()
             for t in range(frames):
-                for slot, found in enumerate(self.frame_persons(rgb[t])):
+                for slot, found in enumerate(self.frame_persons(rgb[t], search=t % self.settings.search_every == 0)):
                     if found is not None:
                         keypoints[t, slot] = found.keypoints
                         masks[t] |= found.mask
@@ -256,14 +263,16 @@ class MediaPipePose:
         seen = keypoints[..., 2].max(axis=(0, 2)) > 0
         return sort_by_area(keypoints[:, seen]), masks
 
-    def frame_persons(self, rgb: np.ndarray) -> list[PersonFrame | None]:
-        """The person each graph follows in this frame (None where it found nobody who passes the gates)."""
+    def frame_persons(self, rgb: np.ndarray, *, search: bool = True) -> list[PersonFrame | None]:
+        """The person each graph follows in this frame (None where it found nobody who passes the gates). Graphs
+        beyond the first that follow nobody look for someone only when `search` (a detector run per frame each
+        would cost about as much as the first graph's landmarks)."""
         work = np.ascontiguousarray(rgb)
         painted = False
         found: list[PersonFrame | None] = []
         for index, person in enumerate(self.persons):
-            if index > 0 and found[-1] is None and not person.following:
-                found.append(None)  # nobody left to find, and this graph follows nobody
+            if index > 0 and not person.following and (found[-1] is None or not search):
+                found.append(None)  # nobody left to find, or not the frame to look: this graph follows nobody
                 continue
             result = self._person(person, work, rgb)
             found.append(result)
@@ -306,7 +315,7 @@ class MediaPipePose:
     def _hands(
         self, person: _PersonGraphs, rgb: np.ndarray, pose: np.ndarray, box: tuple[int, int, int, int]
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
-        x0, y0, x1, y1 = box
+        x0, y0, x1, y1 = person.crops["hands"] = _steady(person.crops["hands"], box, rgb.shape)
         if x1 - x0 < 16 or y1 - y0 < 16:
             return None, None
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
@@ -327,7 +336,8 @@ class MediaPipePose:
         if len(head) < 3:
             return None
         height, width = rgb.shape[:2]
-        x0, y0, x1, y1 = _box(head[:, :2], 0.8, (width, height), square=True)
+        box = _box(head[:, :2], 0.8, (width, height), square=True)
+        x0, y0, x1, y1 = person.crops["face"] = _steady(person.crops["face"], box, rgb.shape)
         if x1 - x0 < 16 or y1 - y0 < 16:
             return None
         result = person.face.process(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
@@ -336,6 +346,27 @@ class MediaPipePose:
         face = _landmarks(result.multi_face_landmarks[0], x1 - x0, y1 - y0, (x0, y0))
         face[:, 2] = float(np.mean(head[:, 2]))  # the mesh has no per-point score: the head's visibility
         return face
+
+
+def _steady(
+    previous: tuple[int, int, int, int] | None, box: tuple[int, int, int, int], shape: tuple[int, ...]
+) -> tuple[int, int, int, int]:
+    """The previous crop while `box` stays inside it and it is not much larger (at most 3x the area); otherwise
+    `box` grown by 15% of its larger side on each side (room to move before the crop must change)."""
+    x0, y0, x1, y1 = box
+    if previous is not None:
+        a0, b0, a1, b1 = previous
+        inside = a0 <= x0 and b0 <= y0 and x1 <= a1 and y1 <= b1
+        if inside and (a1 - a0) * (b1 - b0) <= 3 * max((x1 - x0) * (y1 - y0), 1):
+            return previous
+    grow = 0.15 * max(x1 - x0, y1 - y0)
+    height, width = shape[:2]
+    return (
+        int(max(0, x0 - grow)),
+        int(max(0, y0 - grow)),
+        int(min(width, x1 + grow)),
+        int(min(height, y1 + grow)),
+    )
 
 
 @functools.lru_cache(maxsize=2)

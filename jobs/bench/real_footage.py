@@ -49,9 +49,11 @@ def pin_to_one_core() -> int:
     return core
 
 
-def pose_stage(video: Path, frames_limit: int) -> dict:
-    """Person-found fraction and CPU ms per frame of the mediapipe backend at the video's own resolution."""
-    estimator = MediaPipePose(MediaPipeSettings())
+def pose_stage(video: Path, frames_limit: int, settings: MediaPipeSettings, repeats: int) -> dict:
+    """Person-found fraction and CPU ms per frame of the mediapipe backend at the video's own resolution. Each clip
+    runs `repeats` times and its least disturbed (lowest) time counts: the machine may be shared, and the work is
+    the same every time (graphs are reset per clip)."""
+    estimator = MediaPipePose(settings)
     info = probe_video(video)
     found = frames = 0
     cpu = wall = 0.0
@@ -60,10 +62,14 @@ def pose_stage(video: Path, frames_limit: int) -> dict:
     def run(batch: list[np.ndarray]) -> None:
         nonlocal found, frames, cpu, wall
         stack = np.stack(batch)
-        start_cpu, start_wall = time.process_time(), time.perf_counter()
-        keypoints, _ = estimator.estimate_clip(stack)
-        cpu += time.process_time() - start_cpu
-        wall += time.perf_counter() - start_wall
+        cpus, walls = [], []
+        for _ in range(repeats):
+            start_cpu, start_wall = time.process_time(), time.perf_counter()
+            keypoints, _ = estimator.estimate_clip(stack)
+            cpus.append(time.process_time() - start_cpu)
+            walls.append(time.perf_counter() - start_wall)
+        cpu += min(cpus)
+        wall += min(walls)
         confident = (keypoints[:, :, :17, 2] >= PERSON_CONFIDENCE).sum(axis=-1) >= MIN_PERSON_KEYPOINTS
         found += int(confident.any(axis=1).sum())
         frames += len(batch)
@@ -131,13 +137,16 @@ def main() -> None:
     parser.add_argument("--media", type=Path, default=MEDIA)
     parser.add_argument("--frames", type=int, default=0, help="juggling frames for the pose stage (0: all)")
     parser.add_argument("--figures", type=Path, default=None, help="write overlay PNGs here")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each clip; the lowest time counts")
     args = parser.parse_args()
     videos = {name: args.media / name for name in (JUGGLE, FILM)}
     if not all(p.is_file() for p in videos.values()):
         print(f"real_footage: the shared media folder is not here ({args.media}); nothing measured")
         return
     core = pin_to_one_core()
-    pose = pose_stage(videos[JUGGLE], args.frames)
+    load = os.getloadavg()[0]
+    pose = pose_stage(videos[JUGGLE], args.frames, MediaPipeSettings(), args.repeats)
+    without_hands = pose_stage(videos[JUGGLE], args.frames, MediaPipeSettings(hands=False), args.repeats)
     curated = {name: curate(path, args.figures) for name, path in videos.items()}
     found_met = "met" if pose["found"] >= BAR_FOUND else "NOT met"
     ms_met = "met" if pose["cpu_ms"] <= BAR_MS else "NOT met"
@@ -153,6 +162,10 @@ def main() -> None:
         f"- person found on **{pose['found']:.1%}** of frames (bar: at least {BAR_FOUND:.0%}: {found_met})",
         f"- CPU time of one core: **{pose['cpu_ms']:.1f} ms per 720p frame** (bar: at most {BAR_MS:.0f} ms: "
         f"{ms_met}); wall time {pose['wall_ms']:.1f} ms per frame",
+        f"- the same without the hand model (`mediapipe: {{hands: false}}`, hands then only their wrists): "
+        f"{without_hands['cpu_ms']:.1f} ms per frame, person found on {without_hands['found']:.1%} of frames",
+        f"- each clip ran {args.repeats} times, the lowest time counts; load average of the machine (shared, "
+        f"{os.cpu_count()} cores) when the measurement began: {load:.1f}",
         "",
     ]
     for name, result in curated.items():
