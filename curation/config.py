@@ -27,12 +27,13 @@ import yaml
 
 from curation.backends.cotracker import CoTrackerSettings
 from curation.backends.dwpose import DWPoseSettings
+from curation.backends.mediapipe_pose import MediaPipeSettings
 from curation.backends.registry import get_backend
 from curation.backends.sam2_masks import Sam2Settings
 from curation.motion.camera_estimation import CameraConfig
 from curation.motion.tracks import TrackerConfig
 from curation.person.foreground_mask import ForegroundConfig
-from curation.quality.filters import FilterRule, parse_rules
+from curation.quality.filters import DEFAULT_FILTERS, FilterRule, parse_rules
 from curation.quality.iqa import IQA_METRICS
 from curation.quality.scores import WEIGHTS_FREE_SCORES
 
@@ -50,6 +51,7 @@ class ClipConfig:
     min_shot_frames: int = 8
     detect_short_side: int = 144  # shot detection runs on frames this small (it compares colour statistics)
     max_source_side: int = 7680  # sources larger than this (8K) are refused rather than decoded
+    min_source_side: int = 64  # sources whose short side is below this are refused rather than upscaled
 
     def __post_init__(self) -> None:
         if self.frames < 2:
@@ -62,15 +64,19 @@ class ClipConfig:
             raise ValueError(f"clips.fps must be positive, got {self.fps}")
         if self.short_side is not None and self.short_side < 16:
             raise ValueError(f"clips.short_side must be at least 16, got {self.short_side}")
+        if self.min_source_side < 4:
+            raise ValueError(f"clips.min_source_side must be at least 4, got {self.min_source_side}")
         if self.min_shot_frames < 1:
             raise ValueError(f"clips.min_shot_frames must be at least 1, got {self.min_shot_frames}")
 
 
 @dataclass(frozen=True)
 class PoseConfig:
-    # "sidecar": keypoints shipped beside the video (see curation.person.pose_sidecar.find_sidecar); "dwpose": DWPose
-    # on ONNX Runtime, configured in the `dwpose` section.
-    backend: str = "sidecar"
+    # "auto": a sidecar where one is beside the video, otherwise mediapipe (CPU, nothing to download, configured in
+    # the `mediapipe` section); "sidecar": keypoints shipped beside the video only (see
+    # curation.person.pose_sidecar.find_sidecar); "mediapipe": always mediapipe; "dwpose": DWPose on ONNX Runtime,
+    # configured in the `dwpose` section.
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         get_backend("pose", self.backend)
@@ -116,9 +122,10 @@ class CurationConfig:
     tracks: TrackerConfig = field(default_factory=TrackerConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     quality: QualityConfig = field(default_factory=QualityConfig)
-    filters: tuple[FilterRule, ...] = ()
+    filters: tuple[FilterRule, ...] = DEFAULT_FILTERS  # `filters: [...]` in a config replaces them, `[]` drops them
     encode: EncodeConfig = field(default_factory=EncodeConfig)
     # Settings of the learned backends, read only when a stage selects them.
+    mediapipe: MediaPipeSettings = field(default_factory=MediaPipeSettings)
     dwpose: DWPoseSettings = field(default_factory=DWPoseSettings)
     sam2: Sam2Settings = field(default_factory=Sam2Settings)
     cotracker: CoTrackerSettings = field(default_factory=CoTrackerSettings)

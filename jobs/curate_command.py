@@ -26,6 +26,7 @@ from curation.video.source_lists import SourceListError, resolve_sources
 from jobs.cli_options import address_option, config_option, engine_option, num_cpus_option
 from jobs.console_logging import NORMAL, QUIET, VERBOSE, configure_logging, quiet_option, verbose_option, verbosity_of
 from jobs.progress import JobProgress
+from jobs.ray_start import RayStartError
 
 #: Seconds between plain progress lines when the output is not a terminal.
 PROGRESS_INTERVAL = 30.0
@@ -183,7 +184,7 @@ def curate_command(
             verbosity=verbosity,
             progress_interval=progress_interval,
         )
-    except (JobLockedError, SettingsMismatchError) as error:
+    except (JobLockedError, SettingsMismatchError, RayStartError) as error:
         raise click.ClickException(str(error)) from None
     if summary.sources and summary.status[OK] == 0:
         raise SystemExit(1)

@@ -35,6 +35,7 @@ from curation.pipeline.job import Engine
 from curation.pipeline.spec import STAGE_CLASSES, Operator, plan_operators
 from curation.record import Record
 from curation.shards.manifest_rows import END, clip_result, end_marker, unit_of
+from jobs.ray_start import start_with_retries
 
 
 def _row(key: str, payload: Any) -> dict[str, Any]:
@@ -110,7 +111,8 @@ def init_ray(
     runtime_env: dict[str, Any] | None = None,
     verbose: bool = False,
 ) -> None:
-    """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface.
+    """Connect to a cluster (`address`, else `RAY_ADDRESS`) or start a local one on the loopback interface (retried
+    on failure; `jobs.ray_start.RayStartError` when it still does not start).
 
     `log_to_driver`: show what workers print (training's progress lines); curation prints its own progress.
     `verbose`: Ray's own start-up messages and the workers' output on the console too; otherwise they stay in Ray's
@@ -137,15 +139,19 @@ def init_ray(
         ray.init(address=address, runtime_env=runtime_env, **local, **quiet)
     else:
         store = None if object_store_mb is None else int(object_store_mb * 2**20)
-        ray.init(
-            address="local",
-            num_cpus=num_cpus,
-            object_store_memory=store,
-            include_dashboard=False,
-            _node_ip_address="127.0.0.1",
-            runtime_env=runtime_env,
-            **quiet,
-        )
+
+        def start() -> None:
+            ray.init(
+                address="local",
+                num_cpus=num_cpus,
+                object_store_memory=store,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1",
+                runtime_env=runtime_env,
+                **quiet,
+            )
+
+        start_with_retries(start, ray.shutdown)  # a loaded machine can be slow to bring Ray up
 
 
 def ray_engine(config: CurationConfig) -> Engine:

@@ -18,8 +18,10 @@ from curation.dataset_card import write_dataset_card
 from curation.overlay import overlay_frame, overlay_frames
 from curation.shards.dataset_stats import NoDatasetError, dataset_stats, stats_json
 from curation.shards.reader import shard_dataset, shard_dir, shard_urls
+from curation.shards.schema import SchemaError
 from curation.shards.split import SPLITS
 from curation.video.encode import write_mp4
+from curation.video.reader import DecodeError
 
 
 def _manifest(out: Path) -> pd.DataFrame | None:
@@ -138,14 +140,14 @@ def inspect_shards(out: Path, key: str | None, overlay: Path | None, frame_png: 
 
     Exits 1 when OUT holds no shards."""
     console = Console()
-    print_shard_summary(out, console)
-    if overlay is not None or key is not None or frame_png is not None:
-        if overlay is None and frame_png is None:
-            overlay = Path(f"{key or 'sample'}.overlay.mp4")
-        try:
+    try:
+        print_shard_summary(out, console)
+        if overlay is not None or key is not None or frame_png is not None:
+            if overlay is None and frame_png is None:
+                overlay = Path(f"{key or 'sample'}.overlay.mp4")
             render_sample(out, key, overlay, console, frame=frame, png=frame_png)
-        except ValueError as error:  # a frame outside the clip
-            raise click.ClickException(str(error)) from None
+    except (SchemaError, DecodeError, OSError, ValueError) as error:  # a refused shard or a frame outside the clip
+        raise click.ClickException(f"{out}: {error}") from None
 
 
 @shards_command.command("stats")

@@ -75,6 +75,12 @@ def _cotracker(settings: Any) -> Any:
     return CoTrackerBackend(settings)
 
 
+def _mediapipe(settings: Any) -> Any:
+    from curation.backends.mediapipe_pose import shared_estimator
+
+    return shared_estimator(settings)
+
+
 def _opencv_version() -> str:
     import cv2
 
@@ -82,7 +88,21 @@ def _opencv_version() -> str:
 
 
 BACKENDS: tuple[Backend, ...] = (
+    Backend(
+        "pose",
+        "auto",
+        "a sidecar where one is beside the video, otherwise mediapipe (loaded on first need)",
+        settings="mediapipe",
+    ),
     Backend("pose", "sidecar", "keypoints shipped beside the video (NAME.pose.npz|.npy, synthetic NAME.gt.npz)"),
+    Backend(
+        "pose",
+        "mediapipe",
+        "MediaPipe pose + hands + face mesh on the CPU, models in its wheel (curation/backends/mediapipe_pose.py)",
+        settings="mediapipe",
+        resources=Resources(cpus=1.0, memory_gb=1.0),  # three small TFLite graphs per person slot
+        loader=_mediapipe,
+    ),
     Backend(
         "pose",
         "dwpose",
@@ -91,7 +111,12 @@ BACKENDS: tuple[Backend, ...] = (
         resources=Resources(cpus=2.0, gpus=0.25, memory_gb=3.0),  # two ONNX sessions, a batch of frames and crops
         loader=_dwpose,
     ),
-    Backend("foreground", "pose", "the CPU mask drawn from the keypoints", cpu_version=lambda: "cpu"),
+    Backend(
+        "foreground",
+        "pose",
+        "the pose backend's segmentation (mediapipe), or the CPU mask drawn from the keypoints",
+        cpu_version=lambda: "cpu",
+    ),
     Backend(
         "foreground",
         "sam2",

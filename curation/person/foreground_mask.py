@@ -18,7 +18,9 @@ from curation.person import wholebody as wb
 
 @dataclass(frozen=True)
 class ForegroundConfig:
-    backend: str = "pose"  # "pose": this module's mask from keypoints; "sam2": curation.backends.sam2_masks
+    # "pose": the pose backend's segmentation where it gives one (mediapipe), else this module's mask from keypoints;
+    # "sam2": curation.backends.sam2_masks
+    backend: str = "pose"
     confidence: float = 0.3  # keypoints below this confidence are ignored
     limb_radius: float = 0.045  # capsule radius, as a fraction of the person's height
     head_radius: float = 0.09  # head disc radius about the face keypoints' centre, fraction of height

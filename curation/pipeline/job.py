@@ -24,6 +24,7 @@ from typing import Any
 
 from curation.config import CurationConfig
 from curation.dataset_card import write_dataset_card
+from curation.pipeline.duplicates import duplicate_record, find_duplicates
 from curation.pipeline.job_identity import EXTEND, MODES, RESUME, JobIdentity, claim_folder, write_identity
 from curation.pipeline.sequential import run_sequential
 from curation.record import FAILED, REJECTED
@@ -178,6 +179,7 @@ def _run_locked(
     summary = JobSummary(sources=len(sources))
     units: dict[str, str] = {}
     todo: list[str] = []
+    duplicates = {d.path: d for d in find_duplicates(sources)}
     for source in sources:
         unit = ledger.finished_unit(source)
         if unit is None:
@@ -199,6 +201,13 @@ def _run_locked(
                 summary.left_out,
             )
     collector = SourceCollector(ledger)
+    for source in [s for s in todo if s in duplicates]:  # one row each, against the copy that is curated
+        record = duplicate_record(duplicates[source])
+        unit = unit_of(source, None)
+        collector.add(clip_result(record))
+        collector.add(end_marker(source, unit, 1))
+        units[source] = unit
+    todo = [s for s in todo if s not in duplicates]
     started = time.perf_counter()
     if todo:
         for result in engine(todo, identity.stamp()):

@@ -54,6 +54,19 @@ class FilterDecision:
         return "; ".join(self.reasons)
 
 
+#: The rules a dataset builder expects, on unless a configuration gives its own `filters:` list (`filters: []` turns
+#: every rule off): a person of some size in most frames, not a still picture or slide, not mostly black frames, a
+#: camera estimate from enough background tracks, and not a camera speed no tracker follows (half a frame per frame
+#: at the default 512-pixel clips). Scores are defined in `curation.quality.scores` and `curation.quality.content`.
+DEFAULT_RULES: tuple[dict[str, Any], ...] = (
+    {"score": "person_frames", "min": 0.8, "required": True},
+    {"score": "still_fraction", "max": 0.5},
+    {"score": "black_frames", "max": 0.2},
+    {"score": "tracked_frames", "min": 0.9, "required": True},
+    {"score": "camera_magnitude", "max": 256.0},
+)
+
+
 def parse_rules(rules: Sequence[Mapping[str, Any]] | None) -> tuple[FilterRule, ...]:
     """Rules from configuration data; unknown keys raise ValueError naming the rule."""
     parsed = []
@@ -98,3 +111,7 @@ def apply_filters(scores: Mapping[str, Any], camera_label: str | None, rules: Se
         elif rule.exclude_camera_labels is not None and camera_label in rule.exclude_camera_labels:
             reasons.append(f"camera label {camera_label} excluded")
     return FilterDecision(not reasons, tuple(reasons), tuple(skipped))
+
+
+#: `DEFAULT_RULES` parsed.
+DEFAULT_FILTERS: tuple[FilterRule, ...] = parse_rules(DEFAULT_RULES)

@@ -8,9 +8,11 @@
 | `camera_magnitude` | mean speed of the image corners under the estimated homographies, pixels per frame |
 | `background_speed` | median over kept background tracks of their mean frame-to-frame speed, pixels per frame |
 | `track_coverage` | fraction of (track, frame) pairs kept in `track_mask` |
+| `tracked_frames` | fraction of frames with at least `MIN_CAMERA_TRACKS` tracks kept in `track_mask` |
 | `person_area` | mean fraction of the frame covered by the (undilated) foreground mask |
 | `person_count` | median over frames of the persons with at least `min_keypoints` confident body keypoints |
 | `person_count_max` | the largest such count in any frame |
+| `person_frames` | fraction of frames with such a person at least `MIN_PERSON_HEIGHT` of the frame's height tall |
 
 Sharpness depends on resolution and content; compare it between clips of one size, as filters do.
 """
@@ -21,17 +23,23 @@ import cv2
 import numpy as np
 
 from curation.person import wholebody as wb
+from curation.person.foreground_mask import person_height
 
 #: Every weights-free score the quality stage computes, by name: what a filter may name besides the configured pyiqa
 #: metrics (a test checks this list against the stage's output).
 WEIGHTS_FREE_SCORES = (
     "sharpness", "brightness", "underexposed", "overexposed", "camera_magnitude", "background_speed",
-    "track_coverage", "person_area", "person_count", "person_count_max",
+    "track_coverage", "tracked_frames", "person_area", "person_count", "person_count_max", "person_frames",
+    "black_frames", "still_fraction", "letterbox",  # curation/quality/content.py
 )  # fmt: skip
 
 #: Body keypoints a person must show with confidence to be counted.
 MIN_PERSON_KEYPOINTS = 4
 PERSON_CONFIDENCE = 0.3
+#: Apparent height (`foreground_mask.person_height`), as a fraction of the frame's, of a person large enough to count.
+MIN_PERSON_HEIGHT = 0.1
+#: Background tracks a frame needs for its camera estimate to be trusted (a homography needs 4; RANSAC wants more).
+MIN_CAMERA_TRACKS = 8
 
 
 def sample_frame_indices(frames: int, count: int) -> np.ndarray:
@@ -73,7 +81,13 @@ def motion_scores(positions: np.ndarray, track_mask: np.ndarray, camera_magnitud
         if np.isfinite(per_track).any():
             speed = float(np.nanmedian(per_track))
     coverage = float(track_mask.mean()) if track_mask.size else 0.0
-    return {"camera_magnitude": float(camera_magnitude), "background_speed": speed, "track_coverage": coverage}
+    tracked = float((track_mask.sum(axis=1) >= MIN_CAMERA_TRACKS).mean()) if frames else 0.0
+    return {
+        "camera_magnitude": float(camera_magnitude),
+        "background_speed": speed,
+        "track_coverage": coverage,
+        "tracked_frames": tracked,
+    }
 
 
 def person_scores(keypoints: np.ndarray, fgmask: np.ndarray) -> dict[str, float]:
@@ -84,8 +98,13 @@ def person_scores(keypoints: np.ndarray, fgmask: np.ndarray) -> dict[str, float]
         raise ValueError(f"keypoints have {len(keypoints)} frames, the mask {len(fgmask)}")
     confident = (keypoints[:, :, wb.BODY, 2] >= PERSON_CONFIDENCE).sum(axis=-1) >= MIN_PERSON_KEYPOINTS
     counts = confident.sum(axis=1) if keypoints.shape[1] else np.zeros(len(keypoints), int)
+    height = fgmask.shape[1] if fgmask.ndim == 3 else 0
+    tall = np.zeros(len(keypoints), bool)
+    for t, p in zip(*np.nonzero(confident), strict=True):
+        tall[t] |= person_height(keypoints[t, p], PERSON_CONFIDENCE) >= MIN_PERSON_HEIGHT * height
     return {
         "person_area": float(fgmask.mean()),
         "person_count": float(np.median(counts)),
         "person_count_max": float(counts.max(initial=0)),
+        "person_frames": float(tall.mean()) if len(tall) else 0.0,
     }

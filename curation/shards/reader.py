@@ -86,7 +86,10 @@ def decode_sample(sample: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(members) - set(MEMBERS))
     if unknown:
         raise SchemaError(f"{sample.get('__url__')}: sample {key!r} has unknown members {unknown}")
-    decoded = decode_members(members)
+    try:
+        decoded = decode_members(members)
+    except (SchemaError, ValueError) as error:  # name the sample and its shard, whatever the member said
+        raise SchemaError(f"{sample.get('__url__')}: sample {key!r}: {error}") from error
     frames = read_video(decoded["mp4"])
     meta = decoded["json"]
     expected = (meta["frames"], meta["height"], meta["width"], 3)

@@ -115,6 +115,13 @@ def encode_members(record: Record) -> dict[str, bytes]:
     return members
 
 
+def _member_array(members: dict[str, bytes], member: str) -> np.ndarray:
+    try:
+        return read_npy(members[member])
+    except (ValueError, OSError, EOFError) as error:  # pickled objects are refused (allow_pickle=False), or garbage
+        raise SchemaError(f"member {member} refused: {error}") from error
+
+
 def decode_members(members: dict[str, bytes]) -> dict[str, Any]:
     """Arrays and metadata of one sample (the mp4 stays bytes); refuses unknown schema versions."""
     missing = [m for m in MEMBERS if m not in members]
@@ -128,7 +135,7 @@ def decode_members(members: dict[str, bytes]) -> dict[str, Any]:
         )
     out: dict[str, Any] = {"json": meta, "mp4": members["mp4"]}
     for member, (field, _) in ARRAY_MEMBERS.items():
-        out[field] = read_npy(members[member])
-    packed = read_npy(members["fgmask.npy"])
+        out[field] = _member_array(members, member)
+    packed = _member_array(members, "fgmask.npy")
     out["fgmask"] = np.unpackbits(packed, axis=-1, count=meta["width"]).astype(bool)
     return out

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from curation.config import CurationConfig
 from curation.quality import scores as quality
+from curation.quality.content import content_scores
 from curation.quality.iqa import NoReferenceScorer
 from curation.record import Record
 from curation.resources import Resources
@@ -36,6 +37,7 @@ class QualityStage(ClipStage):
         frames = record["frames"]
         scores: dict[str, float | None] = {}
         scores.update(quality.image_scores(frames, self.config.quality.frames))
+        scores.update(content_scores(frames))
         scores.update(quality.motion_scores(record["tracks"], record["track_mask"], record["camera_magnitude"]))
         scores.update(quality.person_scores(record["pose"], record["fgmask"]))
         missing: dict[str, str] = {}

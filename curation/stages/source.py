@@ -14,11 +14,12 @@ import av
 import numpy as np
 
 from curation.hashing import file_sha256
-from curation.record import OK, Record, clip_key, failed_source, source_id_of
+from curation.person.pose_choice import source_pose_problem
+from curation.record import OK, REJECTED, Record, clip_key, failed_source, source_id_of
 from curation.resources import Resources
 from curation.stages.base import SourceStage
 from curation.video.clipping import clip_size, iter_shot_clips, resized_frames
-from curation.video.reader import DecodedFrame, DecodeError, iter_resampled, probe_video
+from curation.video.reader import DecodedFrame, DecodeError, DecodeReport, iter_resampled, probe_video
 
 
 class DecodeStage(SourceStage):
@@ -32,6 +33,9 @@ class DecodeStage(SourceStage):
         return f"pyav {av.__version__}"
 
     def clips(self, source: str) -> Iterator[Record]:
+        if os.path.islink(source) and not os.path.exists(source):
+            yield failed_source(source, self.name, f"{source}: broken symbolic link to {os.readlink(source)}")
+            return
         try:
             sha256 = file_sha256(source)
         except OSError as error:
@@ -63,6 +67,19 @@ class DecodeStage(SourceStage):
                 sha256,
             )
             return
+        if min(info.width, info.height) < clips.min_source_side:
+            yield failed_source(
+                source,
+                self.name,
+                f"{source}: resolution {info.width}x{info.height} is below clips.min_source_side="
+                f"{clips.min_source_side} (a clip would be upscaled from it)",
+                sha256,
+            )
+            return
+        problem = source_pose_problem(source, (info.width, info.height), self.config.pose.backend)
+        if problem is not None:  # before decoding: one reason for the source, not one per clip
+            yield failed_source(source, "pose", problem, sha256)
+            return
         fps = clips.fps or info.average_fps or 25.0
         size = clip_size(info.width, info.height, clips.short_side)
         source_id = source_id_of(sha256)
@@ -75,8 +92,9 @@ class DecodeStage(SourceStage):
                 decoded += 1
                 yield frame
 
+        report = DecodeReport()
         try:
-            stream = resized_frames(counted(iter_resampled(source, fps)), size)
+            stream = resized_frames(counted(iter_resampled(source, fps, report)), size)
             for frames in iter_shot_clips(
                 stream,
                 fps,
@@ -91,7 +109,7 @@ class DecodeStage(SourceStage):
                 # Decode-order indices, not time x average rate: under a variable frame rate the two differ, and
                 # per-frame sidecars (pose) are indexed by the source's frames.
                 source_frames = np.array([f.source_index for f in frames])
-                yield {
+                record: Record = {
                     "key": clip_key(source_id, count),
                     "source": source,
                     "source_id": source_id,
@@ -109,6 +127,17 @@ class DecodeStage(SourceStage):
                     "frames": np.stack([f.rgb for f in frames]),
                     "backends": {self.name: self.backend},
                 }
+                damaged = [f for f in frames if f.damaged]
+                if damaged:  # kept out, with the damage named: a concealed error is still an error
+                    del record["frames"]
+                    first, last = damaged[0], damaged[-1]
+                    record.update(
+                        status=REJECTED,
+                        stage=self.name,
+                        reason=f"{source}: damaged source frames {first.source_index}-{last.source_index} "
+                        f"({first.source_time_s:.2f}-{last.source_time_s:.2f} s): {report.summary}",
+                    )
+                yield record
                 count += 1
         except DecodeError as error:
             reason = str(error) if count == 0 else f"decoding stopped after {count} clips: {error}"

@@ -17,8 +17,10 @@ import cv2
 import numpy as np
 from scenedetect.common import FrameTimecode
 
+from curation.quality.content import small_luma
 from curation.video.reader import DecodedFrame
 from curation.video.shots import cut_delay, cut_detector
+from curation.video.transitions import TransitionDetector
 
 
 def clip_size(width: int, height: int, short_side: int | None) -> tuple[int, int]:
@@ -68,24 +70,45 @@ def iter_shot_clips(
     if clip_frames < 2:
         raise ValueError(f"clip_frames must be at least 2, got {clip_frames}")
     detector = cut_detector(threshold, min_shot_frames)
-    planner = _OnlinePlanner(clip_frames, stride or clip_frames, max_per_shot, lookahead=cut_delay(min_shot_frames))
+    transitions = TransitionDetector()
+    lookahead = max(cut_delay(min_shot_frames), transitions.delay + 1)
+    planner = _OnlinePlanner(clip_frames, stride or clip_frames, max_per_shot, lookahead=lookahead)
+
+    barrier = -1  # the last frame left out as part of a transition: no shot starts at or before it
+
+    def leave_out(frames_in_transition: list[int]) -> Iterator[list[DecodedFrame]]:
+        nonlocal barrier
+        for index in frames_in_transition:  # a transition frame ends a shot and starts none
+            barrier = max(barrier, index)
+            if index + 1 > planner.next_start:
+                yield from planner.ready(index - 1)
+                planner.cut(index + 1)
+
     count = 0
+    shown = -1  # the source frame the detector saw last
     for frame in frames:
         if frame.index != count:
             raise ValueError(f"frames must be numbered 0, 1, 2, ...; got {frame.index} after {count - 1}")
         count += 1
-        cuts = detector.process_frame(
-            FrameTimecode(frame.index, fps=fps), detection_frame(frame.rgb, detect_short_side)
-        )
+        cuts = []
+        # A source frame repeated by the resampler (a 10 fps GIF at 24 fps) is not shown to the detector: its zero
+        # change would make the next real change look like a cut to the adaptive detector.
+        if frame.source_index < 0 or frame.source_index != shown:
+            shown = frame.source_index
+            cuts = detector.process_frame(
+                FrameTimecode(frame.index, fps=fps), detection_frame(frame.rgb, detect_short_side)
+            )
         planner.add(frame)
         for cut in sorted(c.frame_num for c in cuts):
             yield from planner.ready(cut - 1)  # clips that end before the cut are complete
-            planner.cut(cut)
+            planner.cut(max(cut, barrier + 1))
+        yield from leave_out(transitions.push(frame.index, small_luma(frame.rgb[None])[0]))
         yield from planner.ready(frame.index - planner.lookahead)
     for cut in sorted(c.frame_num for c in detector.post_process(FrameTimecode(count, fps=fps))):
         if cut < count:
             yield from planner.ready(cut - 1)
-            planner.cut(cut)
+            planner.cut(max(cut, barrier + 1))
+    yield from leave_out([index for index in transitions.flush() if index < count])
     yield from planner.ready(float("inf"))
 
 

@@ -3,8 +3,12 @@
 Used by the source stage (probing, resampling, windows), by scoring (`read_video`) and by the shard reader (the `mp4`
 member's bytes). Frames are produced one at a time from PyAV's decoder, so memory holds at most one window of frames
 whatever the video's length. Resampling is by presentation time, not by frame count, so a variable-frame-rate source
-comes out at a constant rate: output frame k is the last source frame whose timestamp is at or before k / target_fps
-(a duplicated frame where the source is sparse, a dropped one where it is dense).
+comes out at a constant rate: output frame k is the source frame whose timestamp is nearest to k / target_fps (a
+duplicated frame where the source is sparse, a dropped one where it is dense). Nearest, not "last at or before":
+Matroska and WebM round timestamps to milliseconds, and a frame 0.3 ms late must still be the frame of its time.
+
+Damage is reported, not hidden: a packet the decoder refuses, or a frame it marks corrupt, makes the frames shown
+around it `damaged`, and `DecodeReport` keeps what the decoder said.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import TypeAlias
 
 import av
 import numpy as np
+
+from curation.video.timestamps import RATE_PACKETS, choose_rate, rate_from_timestamps
 
 #: A video file's path, or a whole video file held in memory (a shard's `mp4` member).
 VideoSource: TypeAlias = str | os.PathLike | bytes
@@ -54,6 +60,26 @@ class DecodedFrame:
     source_time_s: float  # timestamp of the source frame shown
     rgb: np.ndarray  # [H, W, 3] uint8, rotated for display
     source_index: int = -1  # decode-order index of the source frame shown (what per-frame sidecars are indexed by)
+    damaged: bool = False  # the source frame shown is corrupt, or stands in for frames the decoder could not decode
+
+
+@dataclass
+class DecodeReport:
+    """What went wrong while decoding a source, for the records of the clips it touched."""
+
+    errors: list[str] = field(default_factory=list)  # the decoder's messages, in order
+
+    @property
+    def summary(self) -> str:
+        if not self.errors:
+            return ""
+        first = self.errors[0]
+        more = f" and {len(self.errors) - 1} more" if len(self.errors) > 1 else ""
+        return f"{first}{more}"
+
+
+#: Decoding errors after which a source is given up (a file that is mostly garbage, not a damaged stretch).
+MAX_DECODE_ERRORS = 50
 
 
 def _rotation_of(stream: av.video.stream.VideoStream) -> int:
@@ -132,8 +158,24 @@ def _open(source: VideoSource) -> av.container.InputContainer:
     return container
 
 
+def _measured_rate(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> float | None:
+    """The rate of the first `RATE_PACKETS` packets' presentation times (demuxed only)."""
+    time_base = stream.time_base or Fraction(1, 1000)
+    times = []
+    try:
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                times.append(float(packet.pts * time_base))
+            if len(times) >= RATE_PACKETS:
+                break
+    except av.FFmpegError:
+        pass  # a damaged file: the rate of what could be read, and the decoder reports the damage
+    return rate_from_timestamps(times)
+
+
 def probe_video(path: VideoSource) -> VideoInfo:
-    """Read a video's size, rotation, average frame rate, duration and codec from its headers."""
+    """Read a video's size, rotation, frame rate (from its timestamps, `curation.video.timestamps`), duration and
+    codec."""
     with _open(path) as container:
         stream = container.streams.video[0]
         rotation = _rotation_of(stream)
@@ -145,6 +187,9 @@ def probe_video(path: VideoSource) -> VideoInfo:
         else:
             duration = 0.0
         width, height = stream.codec_context.width, stream.codec_context.height
+        stated = (stream.average_rate, stream.guessed_rate)
+        fps = choose_rate((float(r) if r else None for r in stated), _measured_rate(container, stream)) or 0.0
+        container.seek(0)
         if rotation == 0:
             rotation = _first_frame_rotation(container, stream)
         if rotation in (90, 270):
@@ -161,54 +206,81 @@ def probe_video(path: VideoSource) -> VideoInfo:
         )
 
 
-def iter_resampled(path: VideoSource, fps: float | None = None) -> Iterator[DecodedFrame]:
-    """Stream a video's frames at a constant `fps` (None: the source's average rate), rotated for display.
+def iter_resampled(
+    path: VideoSource, fps: float | None = None, report: DecodeReport | None = None
+) -> Iterator[DecodedFrame]:
+    """Stream a video's frames at a constant `fps` (None: the source's rate), rotated for display.
 
-    Raises DecodeError when the file cannot be opened or yields no frame.
+    A packet the decoder refuses is recorded in `report` and decoding goes on; frames around it are `damaged`.
+    Raises DecodeError when the file cannot be opened, yields no frame, or fails more than MAX_DECODE_ERRORS times.
     """
     if fps is not None and (not np.isfinite(fps) or fps <= 0):
         raise ValueError(f"target fps must be positive, got {fps}")
+    report = report if report is not None else DecodeReport()
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         fallback_rotation = _rotation_of(stream)
-        rate = fps or float(stream.average_rate or stream.guessed_rate or 0) or 25.0
+        header = float(stream.average_rate or stream.guessed_rate or 0) or None
+        rate = fps or header or 25.0
         time_base = stream.time_base or Fraction(1, 1000)
         start: float | None = None
-        # The latest source frame not yet past the next output time: (time, decode-order index, frame).
-        pending: tuple[float, int, av.VideoFrame] | None = None
+        # The latest source frame not yet past the next output time: (time, decode-order index, frame, damaged).
+        pending: tuple[float, int, av.VideoFrame, bool] | None = None
         index = 0
         decoded = 0
-        try:
-            for frame in container.decode(stream):
+        after_error = False
+        intervals: list[float] = []
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError as error:
+                report.errors.append(f"{error}")
+                if len(report.errors) > MAX_DECODE_ERRORS:
+                    raise DecodeError(
+                        f"{source_name(path)}: more than {MAX_DECODE_ERRORS} decoding errors, last: {error}"
+                    ) from error
+                after_error = True
+                if pending is not None:  # it will stand in for the frames that were lost
+                    pending = (*pending[:3], True)
+                continue
+            for frame in frames:
                 pts = frame.pts if frame.pts is not None else frame.dts
-                t = float(pts * time_base) if pts is not None else (index / rate)
+                t = float(pts * time_base) if pts is not None else (decoded / rate)
                 if start is None:
                     start = t
                 t -= start
-                # Emit every output time that lies before this frame: they show the pending (previous) frame.
-                while pending is not None and index / rate < t - 1e-6:
+                # Output times nearer the pending (previous) frame than this one show the pending frame (a time
+                # exactly between the two shows the earlier one).
+                while pending is not None and index / rate <= (pending[0] + t) / 2 + 1e-9:
                     yield _emit(index, rate, pending, fallback_rotation)
                     index += 1
-                pending = (t, decoded, frame)
+                if pending is not None and t > pending[0]:
+                    intervals.append(t - pending[0])
+                damaged = after_error or bool(getattr(frame, "is_corrupt", False))
+                if damaged and not after_error:
+                    report.errors.append(f"frame {decoded} marked corrupt by the decoder")
+                pending = (t, decoded, frame, damaged)
+                after_error = False
                 decoded += 1
-        except av.FFmpegError as error:
-            if pending is None:
-                raise DecodeError(f"{source_name(path)}: decoding failed: {error}") from error
         if pending is None:
-            raise DecodeError(f"{source_name(path)}: no decodable video frames")
-        # The last source frame covers output times up to its own timestamp plus one source-frame interval.
-        last_t = pending[0]
-        end = last_t + 1.0 / float(stream.average_rate or rate)
-        while index / rate < end - 1e-6:
+            detail = f": {report.summary}" if report.errors else ""
+            raise DecodeError(f"{source_name(path)}: no decodable video frames{detail}")
+        # The last source frame is shown for one source interval; output times in the last quarter of it are left
+        # out, so timestamps rounded up by a millisecond do not add a frame.
+        interval = float(np.median(intervals)) if intervals else 1.0 / (header or rate)
+        end = pending[0] + 0.75 * interval
+        while index / rate < end:
             yield _emit(index, rate, pending, fallback_rotation)
             index += 1
 
 
-def _emit(index: int, rate: float, pending: tuple[float, int, av.VideoFrame], fallback_rotation: int) -> DecodedFrame:
-    source_t, source_index, frame = pending
+def _emit(
+    index: int, rate: float, pending: tuple[float, int, av.VideoFrame, bool], fallback_rotation: int
+) -> DecodedFrame:
+    source_t, source_index, frame, damaged = pending
     rgb = rotate_frame(frame.to_ndarray(format="rgb24"), _frame_rotation(frame, fallback_rotation))
-    return DecodedFrame(index, index / rate, source_t, rgb, source_index)
+    return DecodedFrame(index, index / rate, source_t, rgb, source_index, damaged)
 
 
 def iter_frames(source: VideoSource) -> Iterator[np.ndarray]:

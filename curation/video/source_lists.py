@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv"})
+VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".gif"})
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 PARQUET_COLUMNS = ("path", "source", "uri")
 
@@ -18,8 +18,12 @@ class SourceListError(ValueError):
 
 
 def _from_text(path: Path) -> list[Path]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [(path.parent / line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    # utf-8-sig: editors on Windows start a UTF-8 file with a byte-order mark, which is not part of the first path.
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    paths = [(path.parent / line.strip()) for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not paths:
+        raise SourceListError(f"{path}: the list names no video (no line other than blanks and # comments)")
+    return paths
 
 
 def _from_parquet(path: Path) -> list[Path]:
@@ -38,8 +42,11 @@ def _from_parquet(path: Path) -> list[Path]:
 
 
 def _from_folder(path: Path) -> list[Path]:
+    # A broken symbolic link is kept: it is reported in the manifest, not silently passed over.
     return sorted(
-        p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
+        p
+        for p in path.rglob("*")
+        if (p.is_file() or p.is_symlink()) and p.suffix.lower() in VIDEO_SUFFIXES and not p.name.startswith(".")
     )
 
 
@@ -52,7 +59,7 @@ def resolve_sources(arguments: Iterable[str | os.PathLike]) -> list[str]:
     found: list[Path] = []
     for argument in arguments:
         path = Path(argument)
-        if not path.exists():
+        if not path.exists() and not path.is_symlink():
             raise SourceListError(f"{path}: no such file or folder")
         if path.is_dir():
             videos = _from_folder(path)
@@ -68,4 +75,6 @@ def resolve_sources(arguments: Iterable[str | os.PathLike]) -> list[str]:
     seen: dict[str, None] = {}
     for path in found:
         seen.setdefault(os.path.abspath(path), None)
+    if not seen:
+        raise SourceListError("no video to curate: the arguments name none")
     return list(seen)

@@ -57,8 +57,9 @@ def _differences(old: Any, new: Any, where: str = "") -> list[str]:
 
 
 def prepare_run(path: str | os.PathLike, config: dict[str, Any], shards: str | os.PathLike) -> RunFolder:
-    """Create RUN (or check that an existing one was made with the same configuration and data) and return it."""
-    path, shards = Path(path), Path(shards)
+    """Create RUN (or check that an existing one was made with the same configuration and data) and return it, with
+    absolute paths: Ray Train workers run in folders of their own, where a relative RUN names another place."""
+    path, shards = Path(path).resolve(), Path(shards)
     manifest = manifest_of(shards)
     digest = file_sha256(manifest) if manifest is not None else None
     record = {"config": config, "shards": str(shards.resolve()), "manifest_sha256": digest}

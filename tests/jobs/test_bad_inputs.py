@@ -23,7 +23,7 @@ from curation.video.encode import write_mp4
 from curation.video.reader import read_video
 from jobs.cli import cli
 from tests.helpers.jobs import shard_contents, shard_samples
-from tests.helpers.videos import rotate_display_matrix
+from tests.helpers.videos import encode, panning_frames, rotate_display_matrix
 
 #: A small max_source_side stands in for 8K: the "huge" video only needs to pass it, not to be 8K.
 BAD_CONFIG = {"clips": {"frames": 24, "short_side": 128, "fps": 24.0, "max_source_side": 200}, "quality": {"pyiqa": []}}
@@ -68,7 +68,7 @@ def bad_corpus(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     )
     corpus = root / "corpus"
     corpus.mkdir()
-    good = sorted(tiny_corpus.glob("*.mp4"))[:2]
+    good = sorted(tiny_corpus.glob("*.mp4"))[:3]
     shutil.copy(good[0], corpus / "good.mp4")
     shutil.copy(good[0].with_suffix(".gt.npz"), corpus / "good.gt.npz")
     shutil.copy(good[1], corpus / GOOD_NAME)
@@ -92,8 +92,34 @@ def bad_corpus(tiny_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> P
     _write_vfr(corpus / "vfr.mp4", read_video(Path(written[1].video))[:40], times)
     keypoints = read_ground_truth(Path(written[1].video).with_suffix(".gt.npz"))["keypoints"]
     np.save(corpus / "vfr.pose.npy", keypoints[:40], allow_pickle=False)
+    # Damaged in the middle: garbage over some bytes of the second half of a 48-frame video's data.
+    damaged = bytearray(Path(written[1].video).read_bytes())
+    at = damaged.find(b"mdat") + (len(damaged) - damaged.find(b"mdat")) * 3 // 4
+    damaged[at : at + 300] = np.random.default_rng(0).integers(0, 256, 300, np.uint8).tobytes()
+    (corpus / "damaged.mp4").write_bytes(bytes(damaged))
+    shutil.copy(Path(written[1].video).with_suffix(".gt.npz"), corpus / "damaged.gt.npz")
+    (corpus / "broken link.mp4").symlink_to(corpus / "gone.mp4")
+    write_mp4(corpus / "tiny.mp4", [np.full((16, 16, 3), 90, np.uint8)] * 30, fps=24)
+    # Web video: a camera panning in VP9 WebM at 24 fps (millisecond timestamps), and an animated GIF at 10 fps.
+    pan = panning_frames(48)
+    (corpus / "pan.webm").write_bytes(encode(pan, "libvpx-vp9", "webm"))
+    _write_gif(corpus / "animated.gif", pan[:24])
+    # The same bytes twice: the copy named first has no sidecar, the other has one (and is the one to keep).
+    shutil.copy(good[2], corpus / "a copy.mp4")
+    shutil.copy(good[2], corpus / "b copy.mp4")
+    shutil.copy(good[2].with_suffix(".gt.npz"), corpus / "b copy.gt.npz")
     (root / "config.yaml").write_text(yaml.safe_dump(BAD_CONFIG))
     return root
+
+
+def _write_gif(path: Path, frames: np.ndarray) -> None:
+    with av.open(str(path), "w", format="gif") as container:
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], "rgb8"
+        for rgb in frames:
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="rgb8")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
 
 
 def _curate(sources: list[Path], out: Path, config: Path, engine: str = "sequential") -> str:
@@ -118,6 +144,9 @@ def _curate(sources: list[Path], out: Path, config: Path, engine: str = "sequent
     return result.output
 
 
+#: Valid inputs as the web has them -> clips expected: 48 frames of a VP9 WebM at 24 fps, 24 GIF frames at 10 fps.
+ODD_BUT_VALID = {"pan.webm": 2, "animated.gif": 2}
+
 #: file name -> words its failed row's reason must hold (besides the file's path).
 EXPECTED_FAILURES = {
     "empty.mp4": "empty file (0 bytes)",
@@ -126,6 +155,8 @@ EXPECTED_FAILURES = {
     "audio only.mp4": "no video stream",
     "one frame.mp4": "no clip of 24 frames",
     "huge.mp4": "resolution 256x208 exceeds clips.max_source_side=200",
+    "tiny.mp4": "resolution 16x16 is below clips.min_source_side=64",
+    "broken link.mp4": "broken symbolic link to",
 }
 
 
@@ -146,6 +177,19 @@ def _check_manifest(out: Path, corpus: Path) -> pd.DataFrame:
         rows = by_name[name]
         assert len(rows) >= 1 and (rows["status"] != "failed").all(), (name, rows[["status", "stage", "reason"]])
     assert len(by_name["vfr.mp4"]) == 2  # 2.0 s at a constant 24 fps: two clips of 24 frames
+    rows = {name: manifest[manifest["source"] == str(corpus / name)] for name in ODD_BUT_VALID}
+    for name, clips in ODD_BUT_VALID.items():  # curated (kept or rejected by a filter), never failed at decoding
+        assert len(rows[name]) == clips and (rows[name]["status"] != "failed").all(), (name, rows[name])
+    damaged = manifest[manifest["source"] == str(corpus / "damaged.mp4")]
+    hurt = damaged[damaged["reason"].fillna("").str.contains("damaged source frames")]
+    assert len(hurt) >= 1 and (hurt["status"] == "rejected").all() and (hurt["stage"] == "decode").all(), damaged
+    assert "Invalid data" in hurt.iloc[0].reason
+    copies = {name: manifest[manifest["source"] == str(corpus / name)] for name in ("a copy.mp4", "b copy.mp4")}
+    assert len(copies["a copy.mp4"]) == 1, copies
+    left_out = copies["a copy.mp4"].iloc[0]
+    assert left_out.status == "rejected" and f"same content as {corpus / 'b copy.mp4'}" in left_out.reason
+    assert "pose sidecar" in left_out.reason
+    assert (copies["b copy.mp4"]["status"] != "failed").all() and len(copies["b copy.mp4"]) >= 1
     return manifest
 
 

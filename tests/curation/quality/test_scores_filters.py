@@ -57,7 +57,8 @@ def test_person_scores_count_confident_persons():
     mask = np.zeros((5, 10, 10), bool)
     mask[:, :5] = True
     scores = quality.person_scores(keypoints, mask)
-    assert scores == {"person_area": 0.5, "person_count": 2.0, "person_count_max": 2.0}
+    # Every keypoint at (0, 0): no person has any height, so none is tall enough to count as in the frame.
+    assert scores == {"person_area": 0.5, "person_count": 2.0, "person_count_max": 2.0, "person_frames": 0.0}
 
 
 def test_filter_rules_and_decisions():

@@ -115,3 +115,27 @@ def test_shards_inspect_summary_and_overlay(reference_run: Path, tmp_path: Path)
     assert frames.shape[0] == 24 and frames.shape[1:3] == (128 + legend_layout(128)[1], 128)  # clip + label panel
     missing = CliRunner().invoke(cli, ["shards", "inspect", str(reference_run), "--key", "ffffffffffffffff-0000"])
     assert missing.exit_code != 0 and "ffffffffffffffff-0000" in missing.output
+
+
+def test_a_refused_npy_member_names_the_sample_and_shard_and_inspect_answers_in_one_line(
+    reference_run: Path, tmp_path: Path
+) -> None:
+    shard = Path(shard_urls(reference_run, "train")[0])
+    folder = tmp_path / "out" / "shards"
+    folder.mkdir(parents=True)
+    pickled = folder / "train-000000.tar"
+    first = next(iter_tar(shard))[0].split(".")[0]
+    objects = io.BytesIO()
+    np.save(objects, np.array([{"a": 1}], dtype=object), allow_pickle=True)  # what allow_pickle=False refuses
+
+    def poison(name: str, data: bytes) -> tuple[str, bytes]:
+        return name, objects.getvalue() if name == f"{first}.pose.npy" else data
+
+    _rewrite(shard, pickled, poison)
+    with pytest.raises(SchemaError) as refused:
+        list(shard_dataset([str(pickled)]))
+    message = str(refused.value)
+    assert str(pickled) in message and first in message and "pose.npy" in message and "allow_pickle" in message
+    result = CliRunner().invoke(cli, ["shards", "inspect", str(folder), "--key", first])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert first in result.output and "pose.npy refused" in " ".join(result.output.split())

@@ -125,7 +125,8 @@ def test_failure_is_data_and_other_sources_go_on(small_corpus, tmp_path):
     empty.write_bytes(b"")
     missing = tmp_path / "missing.mp4"
     sources = [no_sidecar, garbage, empty, missing, small_corpus[2]["video"]]
-    out = list(run_sequential(sources, CONFIG))
+    sidecar_only = config_from_dict({"clips": {"frames": 24}, "pose": {"backend": "sidecar"}})
+    out = list(run_sequential(sources, sidecar_only))
     by_source = {r["source"]: r for r in out}
     assert len(out) == 5
     assert by_source[str(no_sidecar)]["status"] == FAILED and by_source[str(no_sidecar)]["stage"] == "pose"

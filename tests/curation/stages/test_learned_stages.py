@@ -23,7 +23,8 @@ from curation.synthetic.corpus import write_corpus
 def learned_config(tmp_path: Path) -> CurationConfig:
     settings = stand_in_settings(tmp_path)
     settings["tracks"]["grid_step"] = 16
-    return config_from_dict({"clips": {"frames": 8, "short_side": 96, "min_shot_frames": 4}, **settings})
+    # Filters off: the stand-ins' tracks are not a real camera's (this is about running every learned backend).
+    return config_from_dict({"clips": {"frames": 8, "short_side": 96, "min_shot_frames": 4}, "filters": [], **settings})
 
 
 def test_learned_stages_declare_gpu_shares(tmp_path: Path) -> None:

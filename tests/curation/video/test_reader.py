@@ -57,7 +57,7 @@ def test_variable_frame_rate_becomes_constant(tmp_path):
         container.mux(stream.encode(None))
     frames = list(iter_resampled(path, fps=10))
     shown = [_index_of(f.rgb) for f in frames]
-    assert shown == [0, 1, 2, 2, 2, 3, 4]  # the gap is filled by repeating the last frame
+    assert shown == [0, 1, 2, 2, 3, 3, 4]  # the gap is filled by the frame nearest in time
     assert [f.source_index for f in frames] == shown  # decode order, not time x average rate
 
 

@@ -84,6 +84,16 @@ def test_a_run_folder_resumes_only_with_its_own_settings(tmp_path):
         prepare_run(tmp_path / "run", config, shards)
 
 
+def test_a_relative_run_folder_is_made_absolute(tmp_path, monkeypatch):
+    # Ray Train workers run in folders of their own: a relative RUN would send their checkpoints there
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shards").mkdir()
+    config = {"model": {"name": "tiny"}, "train": {"stages": [{"name": "image", "steps": 4}]}}
+    run = prepare_run("out/run", config, "shards")
+    assert run.path == tmp_path / "out" / "run" and run.path.is_absolute()
+    assert (tmp_path / "out" / "run" / "run.yaml").is_file()
+
+
 def test_train_config_refuses_unknown_keys_and_bad_stages():
     with pytest.raises(ValueError, match=r"train: unknown keys \['lr'\]"):
         train_config_from_dict({"stages": [{"name": "image", "steps": 1}], "lr": 1})
