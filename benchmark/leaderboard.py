@@ -11,9 +11,7 @@ motion against the truth's); a strip of frames per model beside the ground truth
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import os
@@ -22,18 +20,16 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
-from benchmark.metrics import ALL_METRICS
-from benchmark.video import VideoError, read_video
+from benchmark.leaderboard_figures import (
+    by_label_plot,
+    dynamics_plot,
+    frame_strips,
+    metric_order,
+    metric_plot,
+    model_order,
+)
 
 __all__ = ["build_leaderboard", "read_result_rows", "write_leaderboard"]
-
-STRIP_CLIPS = 3
-STRIP_FRAMES = 4
-STRIP_HEIGHT = 96
-PLOT_METRICS_BY_LABEL = ("bg-track", "bg-camera")
 
 
 def _is_row_list(data: Any) -> bool:
@@ -67,19 +63,6 @@ def read_result_rows(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]
     return rows
 
 
-def _data_uri_png(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-
-
-def _figure_uri(fig: Any) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return _data_uri_png(buffer.getvalue())
-
-
 def _fmt(value: float | None) -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
@@ -91,20 +74,8 @@ def _better(row: dict[str, Any]) -> str:
     return "higher is better" if hib is True else "lower is better" if hib is False else "1 is ideal"
 
 
-def _models(rows: Sequence[dict[str, Any]]) -> list[str]:
-    # training-free rows first (in their published order), then models by name
-    order = ("ground-truth", "frozen-background", "shifted-background", "reference-repeated", "reference-warped")
-    names = {r["model"] for r in rows}
-    return [m for m in order if m in names] + sorted(names - set(order))
-
-
-def _metric_order(rows: Sequence[dict[str, Any]]) -> list[str]:
-    present = {r["metric"] for r in rows}
-    return [m for m in ALL_METRICS if m in present] + sorted(present - set(ALL_METRICS))
-
-
 def _table(protocol: str, rows: Sequence[dict[str, Any]]) -> str:
-    metrics, models = _metric_order(rows), _models(rows)
+    metrics, models = metric_order(rows), model_order(rows)
     cell = {(r["model"], r["metric"]): r for r in rows}
     head = ['<th data-type="text">model</th>', '<th data-type="text">kind</th>', '<th data-type="text">benchmark</th>']
     head += ['<th data-type="number">videos</th>', '<th data-type="number">frames</th>']
@@ -141,156 +112,6 @@ def _table(protocol: str, rows: Sequence[dict[str, Any]]) -> str:
         f'<table class="leaderboard" id="table-{html.escape(protocol)}" data-protocol="{html.escape(protocol)}">'
         f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
-
-
-def _metric_plot(rows: Sequence[dict[str, Any]]) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    metrics, models = _metric_order(rows), _models(rows)
-    cols = min(4, len(metrics))
-    nrows = math.ceil(len(metrics) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 0.28 * len(models) * nrows + 1.4 * nrows), squeeze=False)
-    cell = {(r["model"], r["metric"]): r for r in rows}
-    for ax, metric in zip(axes.flat, metrics, strict=False):
-        ys, xs, lows, highs = [], [], [], []
-        for i, model in enumerate(models):
-            r = cell.get((model, metric))
-            if r is None or r.get("value") is None or not math.isfinite(r["value"]):
-                continue
-            ys.append(i)
-            xs.append(r["value"])
-            lows.append(r["value"] - (r.get("interval_low") if r.get("interval_low") is not None else r["value"]))
-            highs.append((r.get("interval_high") if r.get("interval_high") is not None else r["value"]) - r["value"])
-        ax.errorbar(xs, ys, xerr=[lows, highs], fmt="o", capsize=3)
-        ax.set_yticks(range(len(models)), models, fontsize=7)
-        ax.set_ylim(-0.5, len(models) - 0.5)
-        ax.invert_yaxis()
-        unit = next(r.get("unit") or "" for r in rows if r["metric"] == metric)
-        ax.set_title(f"{metric} ({unit[:20]})", fontsize=8)
-        ax.tick_params(axis="x", labelsize=7)
-    for ax in list(axes.flat)[len(metrics) :]:
-        ax.axis("off")
-    fig.tight_layout()
-    return _figure_uri(fig)
-
-
-def _by_label_plot(rows: Sequence[dict[str, Any]]) -> str | None:
-    import matplotlib.pyplot as plt
-
-    wanted = [r for r in rows if r["metric"] in PLOT_METRICS_BY_LABEL and r.get("per_video")]
-    if not wanted:
-        return None
-    metrics = [m for m in PLOT_METRICS_BY_LABEL if any(r["metric"] == m for r in wanted)]
-    models = _models(wanted)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 3.2), squeeze=False)
-    for ax, metric in zip(axes.flat, metrics, strict=True):
-        labels: set[str] = set()
-        means: dict[str, dict[str, float]] = {}
-        for r in (r for r in wanted if r["metric"] == metric):
-            clip_labels = r.get("clip_camera_labels") or {}
-            groups: dict[str, list[float]] = defaultdict(list)
-            for key, value in r["per_video"].items():
-                groups[clip_labels.get(key) or "unknown"].append(value)
-            means[r["model"]] = {label: float(np.mean(v)) for label, v in groups.items()}
-            labels |= groups.keys()
-        order = sorted(labels)
-        width = 0.8 / max(1, len(models))
-        for i, model in enumerate(models):
-            values = [means.get(model, {}).get(label, np.nan) for label in order]
-            ax.bar(np.arange(len(order)) + i * width, values, width, label=model)
-        ax.set_xticks(np.arange(len(order)) + 0.4 - width / 2, order, rotation=30, fontsize=7, ha="right")
-        ax.set_yscale("symlog", linthresh=0.1)
-        ax.set_ylabel(f"{metric} (px, mean per label)", fontsize=8)
-        ax.legend(fontsize=6)
-    fig.tight_layout()
-    return _figure_uri(fig)
-
-
-def _dynamics_plot(rows: Sequence[dict[str, Any]]) -> str | None:
-    import matplotlib.pyplot as plt
-
-    wanted = [r for r in rows if r["metric"] == "bg-dynamics" and r.get("motion_px")]
-    if not wanted:
-        return None
-    fig, ax = plt.subplots(figsize=(5, 4))
-    top = 1.0
-    order = _models(wanted)
-    for r in sorted(wanted, key=lambda r: order.index(r["model"])):
-        pairs = np.array(list(r["motion_px"].values()), dtype=np.float64).reshape(-1, 2)
-        ax.scatter(pairs[:, 1], pairs[:, 0], s=14, label=r["model"])
-        top = max(top, float(np.nanmax(pairs)))
-    ax.plot([0, top], [0, top], color="grey", linewidth=0.8, linestyle="--", label="as much as the truth")
-    ax.set_xlabel("truth: median background displacement from frame 0 (px)", fontsize=8)
-    ax.set_ylabel("generated (px)", fontsize=8)
-    ax.legend(fontsize=6)
-    fig.tight_layout()
-    return _figure_uri(fig)
-
-
-def _video_for(folder: Path, key: str) -> Path | None:
-    for suffix in (".mp4", ".npy"):
-        if (folder / f"{key}{suffix}").is_file():
-            return folder / f"{key}{suffix}"
-    found = sorted(folder.glob(f"{key}_*"))
-    return found[0] if len(found) == 1 else None
-
-
-def _frames(path: Path, count: int) -> np.ndarray:
-    video = np.load(path, allow_pickle=False) if path.suffix == ".npy" else read_video(path)
-    picked = np.linspace(0, len(video) - 1, count).round().astype(int)
-    out = []
-    for frame in video[picked]:
-        scale = STRIP_HEIGHT / frame.shape[0]
-        out.append(
-            cv2.resize(frame, (max(1, round(frame.shape[1] * scale)), STRIP_HEIGHT), interpolation=cv2.INTER_AREA)
-        )
-    return np.concatenate(out, axis=1)
-
-
-def _label(strip: np.ndarray, text: str) -> np.ndarray:
-    band = np.full((18, strip.shape[1], 3), 255, np.uint8)
-    cv2.putText(band, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.concatenate([band, strip], axis=0)
-
-
-def _strips(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
-    """(clip key, data URI) of a strip per clip: the ground truth, then each row's video, when the files are there."""
-    folders: dict[str, Path] = {}
-    bench_dir = None
-    labels: dict[str, str] = {}
-    for r in rows:
-        if r.get("pred_dir") and Path(r["pred_dir"]).is_dir():
-            folders.setdefault(r["model"], Path(r["pred_dir"]))
-        if r.get("benchmark_dir") and Path(r["benchmark_dir"]).is_dir():
-            bench_dir = Path(r["benchmark_dir"])
-        labels.update(r.get("clip_camera_labels") or {})
-    if bench_dir is None:
-        return []
-    keys = sorted(p.stem for p in (bench_dir / "clips").glob("*.mp4"))
-    moving = [k for k in keys if (labels.get(k) or "static") != "static"]
-    out = []
-    for key in (moving + [k for k in keys if k not in moving])[:STRIP_CLIPS]:
-        parts = [_label(_frames(bench_dir / "clips" / f"{key}.mp4", STRIP_FRAMES), f"truth {key} ({labels.get(key)})")]
-        for model in _models(rows):
-            if model == "ground-truth" or model not in folders:
-                continue
-            video = _video_for(folders[model], key)
-            if video is None:
-                continue
-            try:
-                strip = _frames(video, STRIP_FRAMES)
-            except (VideoError, ValueError, OSError):
-                continue
-            if strip.shape[1] != parts[0].shape[1]:
-                strip = cv2.resize(strip, (parts[0].shape[1], STRIP_HEIGHT), interpolation=cv2.INTER_AREA)
-            parts.append(_label(strip, model))
-        ok, png = cv2.imencode(".png", cv2.cvtColor(np.concatenate(parts, axis=0), cv2.COLOR_RGB2BGR))
-        if ok:
-            out.append((key, _data_uri_png(png.tobytes())))
-    return out
 
 
 def _calibration(rows: Sequence[dict[str, Any]]) -> str:
@@ -369,26 +190,26 @@ def build_leaderboard(rows: Sequence[dict[str, Any]], *, title: str = "backdrop 
         parts = [
             f'<section class="protocol" id="protocol-{html.escape(protocol)}">',
             f"<h2>Protocol {html.escape(protocol)}</h2>",
-            f"<p>{len(_models(prow))} rows, metrics: {html.escape(', '.join(_metric_order(prow)))}. Values: mean "
+            f"<p>{len(model_order(prow))} rows, metrics: {html.escape(', '.join(metric_order(prow)))}. Values: mean "
             "over videos; in brackets the 95 % percentile-bootstrap interval over videos. Click a column to sort.</p>",
             _calibration(prow),
             _table(protocol, prow),
             "<h3>Each metric per model, with its interval</h3>",
-            f'<img class="plot" alt="metrics of protocol {html.escape(protocol)}" src="{_metric_plot(prow)}">',
+            f'<img class="plot" alt="metrics of protocol {html.escape(protocol)}" src="{metric_plot(prow)}">',
         ]
-        by_label = _by_label_plot(prow)
+        by_label = by_label_plot(prow)
         if by_label:
             parts += [
                 "<h3>Background errors by camera label</h3>",
                 f'<img class="plot" alt="by label" src="{by_label}">',
             ]
-        dynamics = _dynamics_plot(prow)
+        dynamics = dynamics_plot(prow)
         if dynamics:
             parts += [
                 "<h3>Background dynamics against the truth</h3>",
                 f'<img class="plot" alt="dynamics" src="{dynamics}">',
             ]
-        strips = _strips(prow)
+        strips = frame_strips(prow)
         if strips:
             parts.append("<h3>Frames: each row beside the ground truth</h3>")
             parts += [f'<img class="strip" alt="frames of {html.escape(k)}" src="{uri}">' for k, uri in strips]

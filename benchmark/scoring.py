@@ -27,7 +27,7 @@ from benchmark.metrics import ALL_METRICS, FAMILIES, FRECHET_METRICS, PIXEL_METR
 from benchmark.metrics.background.truth import BackgroundTruth, ground_truth_path, load_background_truth
 from benchmark.metrics.base import Metric, ResultRow, Sample
 from benchmark.metrics.frechet import FrechetMetric
-from benchmark.metrics.pixel import LPIPS
+from benchmark.metrics.lpips import LPIPS
 from benchmark.protocol import NETWORKS, Protocol
 from benchmark.stats import load_stats, save_stats, stats_path
 from benchmark.video import VideoError, check_not_constant, last_panel, read_video

@@ -46,7 +46,10 @@ def metric_class(name: str) -> type[Metric]:
     if name in FRECHET_METRICS:
         from benchmark.metrics.frechet import FRECHET_CLASSES as classes
     elif name in PIXEL_METRICS:
-        from benchmark.metrics.pixel import PIXEL_CLASSES as classes
+        from benchmark.metrics.lpips import LPIPS
+        from benchmark.metrics.pixel import PIXEL_CLASSES
+
+        classes = {**PIXEL_CLASSES, LPIPS.name: LPIPS}
     elif name in BACKGROUND_METRICS:
         from benchmark.metrics.background.suite import BACKGROUND_CLASSES as classes
     else:

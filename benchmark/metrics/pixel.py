@@ -1,5 +1,5 @@
 """PSNR, SSIM and LPIPS with pyiqa's definitions on the metric contract (`benchmark.metrics.base`): per frame,
-averaged per video and then over videos.
+averaged per video and then over videos. PSNR and SSIM are here, LPIPS (a network) in `benchmark.metrics.lpips`.
 
 Convention (docs/metrics.md): for each matched pair the metric is computed on every frame pair, the frame values are
 averaged into one value per video, and the reported value is the mean over videos, so every video weighs the same
@@ -16,50 +16,35 @@ Frames are compared at their native size (both videos the same size) unless the 
 min(T) frames are compared and the key is listed in the row's `truncated_videos`).
 
 Speed (docs/metrics.md, reports/pixel_speed.md): the values are pyiqa's (within 1e-4; the tests compare them with
-pyiqa's own metrics), the computation is not. pyiqa runs SSIM as an 11x11 float64 convolution (about a second per
-512x512 frame here); the Gaussian window is separable, so SSIM here filters with two 1-D float64 passes
-(`scipy.ndimage.correlate1d`) on the same rounded luma, PSNR is summed exactly from the integer differences, and
-LPIPS runs pyiqa's network itself, in channels-last layout.
-
-pyiqa loads weights with pickle enabled and its AlexNet trunk always asks torchvision for ImageNet weights (a
-download), so LPIPS is built here with the trunk created without weights, and both the LPIPS and the trunk weights
-are loaded from local files with weights_only=True and strict=True. Note pyiqa's licence is non-commercial.
+pyiqa's own metrics), the computation is not. pyiqa runs SSIM as an 11x11 float64 convolution; the Gaussian window
+is separable, so SSIM here filters with two 1-D float64 passes (OpenCV's `sepFilter2D`) on the same rounded luma, and
+PSNR is summed exactly from the integer differences.
 """
 
 from __future__ import annotations
 
-import contextlib
-import types
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
+import cv2
 import numpy as np
 import torch
-from scipy.ndimage import correlate1d
 
 from benchmark.metrics.base import MeanOverVideos, Sample, check_protocol, video_keys
-from benchmark.protocol import Protocol, get_protocol, sha256_file
+from benchmark.protocol import Protocol, get_protocol
 from benchmark.video import VideoError, resize_video
-from curation.weights import load_state_dict_file
 
 __all__ = [
-    "LPIPS",
     "PIXEL_CLASSES",
     "PSNR",
     "SSIM",
     "PixelMetric",
-    "build_lpips",
-    "load_lpips_weights",
-    "lpips",
+    "mean_over_pairs",
     "psnr",
     "psnr_frames",
     "ssim",
     "ssim_frames",
 ]
-
-# pyiqa's AlexNet wrapper splits torchvision's `features` into five slices at these indices.
-_ALEX_SLICES = ((1, range(0, 2)), (2, range(2, 5)), (3, range(5, 8)), (4, range(8, 10)), (5, range(10, 12)))
 
 
 class PixelMetric(MeanOverVideos):
@@ -181,8 +166,9 @@ def _gaussian_1d(size: int = _SSIM_WINDOW, sigma: float = _SSIM_SIGMA) -> np.nda
 def _valid_filter(maps: np.ndarray, window: np.ndarray) -> np.ndarray:
     """The separable 2-D correlation of [T, H, W] float64 maps with window x window, 'valid' part only."""
     border = len(window) // 2
-    rows = correlate1d(maps, window, axis=-1, mode="constant")[..., :, border:-border]
-    return correlate1d(rows, window, axis=-2, mode="constant")[..., border:-border, :]
+    inner = (slice(border, -border), slice(border, -border))
+    filtered = (cv2.sepFilter2D(m, cv2.CV_64F, window, window, borderType=cv2.BORDER_CONSTANT) for m in maps)
+    return np.stack([f[inner] for f in filtered])
 
 
 def ssim_frames(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
@@ -224,116 +210,8 @@ class SSIM(PixelMetric):
         return ssim_frames(pred, ref)
 
 
-@contextlib.contextmanager
-def _alexnet_without_download() -> Iterator[None]:
-    """While building pyiqa's LPIPS, make its `models.alexnet(weights=...)` build the trunk without weights."""
-    import pyiqa.archs.lpips_arch as arch
-    import torchvision.models
-
-    real = arch.models
-    arch.models = types.SimpleNamespace(alexnet=lambda **_: torchvision.models.alexnet(weights=None))
-    try:
-        yield
-    finally:
-        arch.models = real
-
-
-def build_lpips(*, device: str = "cpu") -> torch.nn.Module:
-    """pyiqa's LPIPS (v0.1, AlexNet) with random weights; nothing is downloaded."""
-    import pyiqa
-
-    with _alexnet_without_download():
-        return pyiqa.create_metric("lpips", device=torch.device(device), as_loss=False, pretrained=False)
-
-
-def load_lpips_weights(net: torch.nn.Module, path: str | Path, *, trunk: str | Path | None = None) -> None:
-    """Load LPIPS weights strictly into pyiqa's LPIPS network `net`.
-
-    `path` holds either the whole network (keys `net.slice*`, `lin*`) or, like the `lpips` package's alex.pth, only
-    the linear heads (`lin*`); then `trunk` must be torchvision's AlexNet state dict (keys `features.N.*`).
-    """
-    state = load_state_dict_file(path)
-    if not any(k.startswith("net.") for k in state):
-        if trunk is None:
-            raise ValueError(
-                f"{path} holds only the LPIPS linear layers; also give the AlexNet trunk weights "
-                "(torchvision's alexnet-owt-7be5be79.pth, https://download.pytorch.org/models/alexnet-owt-7be5be79.pth)"
-            )
-        for key, value in load_state_dict_file(trunk).items():
-            if not key.startswith("features."):
-                continue  # the classifier is not part of LPIPS
-            index = int(key.split(".")[1])
-            slice_no = next(n for n, span in _ALEX_SLICES if index in span)
-            state[f"net.slice{slice_no}.{key[len('features.') :]}"] = value
-    # The scaling layer holds fixed constants (not in the original lpips files): keep the module's own.
-    for key, value in net.state_dict().items():
-        if key.startswith("scaling_layer."):
-            state.setdefault(key, value)
-    try:
-        net.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise ValueError(f"{path}: weights do not match pyiqa's LPIPS (alex): {exc}") from exc
-    net.eval()
-
-
-class LPIPS(PixelMetric):
-    name = "lpips"
-    higher_is_better = False
-    unit = "distance (0 = identical)"
-    pyiqa_name = "lpips"
-
-    def __init__(
-        self,
-        protocol: Protocol,
-        *,
-        weights: str | Path,
-        trunk: str | Path | None = None,
-        device: str = "cpu",
-        frame_batch: int = 16,
-        truncate_frames: bool = False,
-    ) -> None:
-        check_protocol(protocol, self.name)
-        self._weights = Path(weights)
-        self._trunk = Path(trunk) if trunk is not None else None
-        sha = sha256_file(self._weights)
-        if self._trunk is not None:  # both files determine the values: hash them together
-            sha = f"{sha}+{sha256_file(self._trunk)}"
-        super().__init__(
-            protocol.bind_weights("lpips-alex", sha),
-            device=device,
-            frame_batch=frame_batch,
-            truncate_frames=truncate_frames,
-        )
-
-    def _build(self) -> torch.nn.Module:
-        scorer = build_lpips(device=str(self.device))
-        load_lpips_weights(scorer.net, self._weights, trunk=self._trunk)
-        return scorer
-
-    def pyiqa_metric(self) -> torch.nn.Module:
-        return self.scorer
-
-    @torch.inference_mode()
-    def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        """pyiqa's LPIPS network on both videos' frames; channels-last layout (oneDNN's fast convolutions here)."""
-        net = self.scorer.net
-        net.net.to(memory_format=torch.channels_last)
-        out = []
-        for i in range(0, pred.shape[0], self.frame_batch):
-            p, r = (
-                torch.from_numpy(np.ascontiguousarray(v[i : i + self.frame_batch]))
-                .to(self.device)
-                .permute(0, 3, 1, 2)
-                .float()
-                .div(255.0)
-                .contiguous(memory_format=torch.channels_last)
-                for v in (pred, ref)
-            )
-            out.append(net(p, r, normalize=True).reshape(-1).double().cpu().numpy())
-        return np.concatenate(out)
-
-
-PIXEL_CLASSES: dict[str, type[PixelMetric]] = {cls.name: cls for cls in (PSNR, SSIM, LPIPS)}
+#: The metrics without a network; `benchmark.metrics.metric_class` adds LPIPS.
+PIXEL_CLASSES: dict[str, type[PixelMetric]] = {cls.name: cls for cls in (PSNR, SSIM)}
 
 
 def _videos(videos: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -341,12 +219,13 @@ def _videos(videos: np.ndarray | Sequence[np.ndarray]) -> list[np.ndarray]:
     return [videos] if isinstance(videos, np.ndarray) and videos.ndim == 4 else list(videos)
 
 
-def _mean_over_pairs(
+def mean_over_pairs(
     metric: PixelMetric,
     preds: np.ndarray | Sequence[np.ndarray],
     refs: np.ndarray | Sequence[np.ndarray],
     keys: Sequence[str] | None,
 ) -> float:
+    """Score pairs of videos (generated, reference) in order with `metric`; its value over them."""
     preds, refs = _videos(preds), _videos(refs)
     if len(preds) != len(refs):
         raise ValueError(f"{metric.name}: {len(preds)} generated videos but {len(refs)} references")
@@ -367,7 +246,7 @@ def psnr(
     """PSNR of generated uint8 videos against their references, paired in order: per frame, mean per video, mean
     over videos (protocol bd16 unless given). A single video [T, H, W, 3] stands for a list of one."""
     metric = PSNR(protocol or get_protocol("bd16"), device=device, truncate_frames=truncate_frames)
-    return _mean_over_pairs(metric, preds, refs, keys)
+    return mean_over_pairs(metric, preds, refs, keys)
 
 
 def ssim(
@@ -381,22 +260,4 @@ def ssim(
 ) -> float:
     """SSIM (luma) of generated uint8 videos against their references, averaged as `psnr`."""
     metric = SSIM(protocol or get_protocol("bd16"), device=device, truncate_frames=truncate_frames)
-    return _mean_over_pairs(metric, preds, refs, keys)
-
-
-def lpips(
-    preds: np.ndarray | Sequence[np.ndarray],
-    refs: np.ndarray | Sequence[np.ndarray],
-    *,
-    weights: str | Path,
-    trunk: str | Path | None = None,
-    protocol: Protocol | None = None,
-    keys: Sequence[str] | None = None,
-    device: str = "cpu",
-    truncate_frames: bool = False,
-) -> float:
-    """LPIPS (v0.1, AlexNet, weights from the local file `weights`, see `LPIPS`) of generated uint8 videos against
-    their references, averaged as `psnr`."""
-    protocol = protocol or get_protocol("bd16")
-    metric = LPIPS(protocol, weights=weights, trunk=trunk, device=device, truncate_frames=truncate_frames)
-    return _mean_over_pairs(metric, preds, refs, keys)
+    return mean_over_pairs(metric, preds, refs, keys)

@@ -52,6 +52,8 @@ BODY_LANDMARKS = tuple(k for k, v in BLAZEPOSE_TO_WHOLEBODY.items() if v < 17)
 #: BlazePose's face landmarks (nose, eyes, ears, mouth), for the head crop.
 HEAD_LANDMARKS = tuple(range(11))
 PAINT_GREY = 127
+#: What a graph is shown to make it forget its person (`_PersonGraphs.reset`): nobody on a uniform grey.
+_BLANK = np.full((64, 64, 3), PAINT_GREY, np.uint8)
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,9 @@ class _PersonGraphs:
         # The crops the hand and face models see, kept while the part stays inside: their own tracking (which skips
         # their detectors) only works when the crop does not move under them.
         self.crops: dict[str, tuple[int, int, int, int] | None] = {"hands": None, "face": None}
+        # Graphs that found something since their last reset: only they hold tracking state (the previous frame's
+        # region, smoothing filters); a graph that found nothing starts the next frame as a fresh one would.
+        self.dirty: set[str] = set()
         self.settle()
 
     def settle(self) -> None:
@@ -196,8 +201,17 @@ class _PersonGraphs:
         return [g for g in (self.pose, self.hands, self.face) if g is not None]
 
     def reset(self) -> None:
-        for graph in self.graphs():
-            graph.reset()
+        """Forget the previous clip, so that a clip's result does not depend on the clip a worker processed before.
+        Only a graph that found something holds state (the previous frame's region, smoothing filters). The hand and
+        face graphs drop all of theirs on a frame where they find nothing, so they are shown one blank frame (a
+        detector run); BlazePose keeps smoothing state (visibility, segmentation) across such a frame and is
+        restarted, which reloads its models (about 0.3 s of CPU here: restarting all six graphs would cost about
+        15 ms per frame of a 48-frame clip)."""
+        for name in sorted(self.dirty):
+            graph = getattr(self, name)
+            if name == "pose" or _found_anything(graph.process(_BLANK)):
+                graph.reset()
+        self.dirty = set()
         self.following = False
         self.crops = {"hands": None, "face": None}
         self.settle()
@@ -290,6 +304,7 @@ class MediaPipePose:
         result = person.pose.process(work)
         if result.pose_landmarks is None:
             return None
+        person.dirty.add("pose")
         pose = _landmarks(result.pose_landmarks, width, height)
         inside = (pose[:, 0] >= 0) & (pose[:, 0] < width) & (pose[:, 1] >= 0) & (pose[:, 1] < height)
         pose[~inside, 2] = 0.0  # off the frame: a guess, not a keypoint
@@ -320,6 +335,8 @@ class MediaPipePose:
             return None, None
         crop = np.ascontiguousarray(rgb[y0:y1, x0:x1])
         result = person.hands.process(crop)
+        if result.multi_hand_landmarks:
+            person.dirty.add("hands")
         hands = []
         for landmarks, handedness in zip(
             result.multi_hand_landmarks or (), result.multi_handedness or (), strict=False
@@ -343,9 +360,17 @@ class MediaPipePose:
         result = person.face.process(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
         if not result.multi_face_landmarks:
             return None
+        person.dirty.add("face")
         face = _landmarks(result.multi_face_landmarks[0], x1 - x0, y1 - y0, (x0, y0))
         face[:, 2] = float(np.mean(head[:, 2]))  # the mesh has no per-point score: the head's visibility
         return face
+
+
+def _found_anything(result: Any) -> bool:
+    """Whether a pose, hands or face mesh result holds landmarks."""
+    return any(
+        getattr(result, field, None) for field in ("pose_landmarks", "multi_hand_landmarks", "multi_face_landmarks")
+    )
 
 
 def _steady(

@@ -22,7 +22,8 @@ import cv2
 import numpy as np
 import torch
 
-from benchmark.metrics.pixel import LPIPS, PSNR, SSIM, build_lpips
+from benchmark.metrics.lpips import LPIPS, build_lpips
+from benchmark.metrics.pixel import PSNR, SSIM
 from benchmark.protocol import get_protocol
 from curation.synthetic.clip import SynthConfig
 from curation.synthetic.corpus import write_corpus

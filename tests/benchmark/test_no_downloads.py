@@ -11,7 +11,8 @@ from benchmark.features.inception import build_fid_inception
 from benchmark.features.r3d50 import build_r3d50
 from benchmark.features.videomae import build_videomae
 from benchmark.metrics.background.suite import BackgroundSuite
-from benchmark.metrics.pixel import PSNR, SSIM, build_lpips
+from benchmark.metrics.lpips import build_lpips
+from benchmark.metrics.pixel import PSNR, SSIM
 from benchmark.protocol import get_protocol
 from curation.weights import WeightsNotFoundError, resolve_weights
 

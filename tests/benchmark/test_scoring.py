@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from benchmark.features import load_feature_net
 from benchmark.metrics.base import ResultRow
-from benchmark.metrics.pixel import build_lpips
+from benchmark.metrics.lpips import build_lpips
 from benchmark.protocol import NETWORKS, get_protocol, sha256_file
 from benchmark.scoring import ScoreOptions, match_pairs, score
 from benchmark.video import read_video

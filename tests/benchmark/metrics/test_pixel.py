@@ -9,7 +9,8 @@ import torch
 import torchvision
 
 from benchmark.metrics.base import Sample
-from benchmark.metrics.pixel import LPIPS, PSNR, SSIM, build_lpips, load_lpips_weights, lpips, psnr, ssim
+from benchmark.metrics.lpips import LPIPS, build_lpips, load_lpips_weights, lpips
+from benchmark.metrics.pixel import PSNR, SSIM, psnr, ssim
 from benchmark.protocol import Protocol, ProtocolMismatchError, get_protocol, sha256_file
 from benchmark.video import resize_video
 

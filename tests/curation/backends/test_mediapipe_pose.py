@@ -87,3 +87,20 @@ def test_runs_are_repeatable_and_quiet(astronaut, capfd) -> None:
     np.testing.assert_array_equal(first, second)  # graphs are reset per clip
     captured = capfd.readouterr()
     assert captured.err == "" and captured.out == ""
+
+
+def test_a_clip_does_not_depend_on_the_clip_before(estimator, astronaut) -> None:
+    """Only the graphs that found something are restarted between clips (a restart reloads the models): a clip after
+    another gives what a fresh estimator gives, with hands, face and a second graph that finds nobody."""
+    moved = np.ascontiguousarray(np.roll(astronaut, 48, axis=1))  # where the first clip's tracking would not look
+    estimator.estimate_clip(np.stack([astronaut] * 3))
+    assert "pose" in estimator.persons[0].dirty
+    after = estimator.estimate_clip(np.stack([moved] * 3))
+    fresh_model = MediaPipePose(MediaPipeSettings(max_persons=2))
+    try:
+        fresh = fresh_model.estimate_clip(np.stack([moved] * 3))
+    finally:
+        fresh_model.close()
+    np.testing.assert_array_equal(after[0], fresh[0])
+    np.testing.assert_array_equal(after[1], fresh[1])
+    assert after[0].shape[1] == 1 and not estimator.persons[1].dirty  # the second graph found nobody: no restart
