@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from models.animate_anyone import AnimateAnyone
 from models.components.schedulers import inference_scheduler
 
 __all__ = ["AnimationPipeline", "as_poses", "as_reference", "as_uint8_frames"]
@@ -56,7 +57,7 @@ def as_uint8_frames(frames: torch.Tensor) -> np.ndarray:
 class AnimationPipeline:
     """The shared parts; `model` is an AnimateAnyone (or a subclass: models.disentangled, models.animate_anywhere)."""
 
-    def __init__(self, model, scheduler=None) -> None:
+    def __init__(self, model: AnimateAnyone, scheduler=None) -> None:
         self.model = model
         self.scheduler = scheduler if scheduler is not None else inference_scheduler(model.config.scheduler)
 
