@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from curation.overlay import overlay_frame
+from curation.overlay import overlay_frame, overlay_layers
 from curation.pipeline.job_identity import IDENTITY_FILE, read_identity
 from curation.shards.dataset_stats import dataset_stats, read_manifest, shard_files
 from curation.shards.schema import decode_members
@@ -128,17 +128,7 @@ def render_contact_sheet(out: Path, manifest: Any, path: Path, count: int = SHEE
         sample = decode_members(samples[key])
         frames = read_video(sample["mp4"])
         meta = sample["json"]
-        tile = overlay_frame(
-            frames,
-            len(frames) // 2,
-            pose=sample["pose"],
-            fgmask=sample["fgmask"],
-            tracks=sample["tracks"],
-            visible=sample["visible"],
-            track_mask=sample["track_mask"],
-            camera=sample["camera"],
-            label=meta["camera"]["label"],
-        )
+        tile = overlay_frame(frames, len(frames) // 2, **overlay_layers(sample, meta["camera"]["label"]))
         scale = SHEET_WIDTH / tile.shape[1]
         tiles.append(cv2.resize(tile, (SHEET_WIDTH, round(tile.shape[0] * scale)), interpolation=cv2.INTER_AREA))
     if not tiles:

@@ -21,8 +21,9 @@ by a multiple of 4 pixels) so that neither the label nor the legend hides the cl
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,6 +42,8 @@ RETICLE_RADIUS = 9  # joints are drawn with radius 3
 ROLL_MIN_DEGREES = 0.1  # rotation per frame below which no roll glyph is drawn
 MIN_ARROW_PX = 0.05  # motion of the centre per frame below which no arrow is drawn
 LEGEND = (("kept track", KEPT), ("masked-out track", MASKED), ("person", PERSON), ("camera motion", CAMERA))
+# A curated clip's members that `overlay_frame` draws, named as curation records and shard samples name them.
+CLIP_LAYERS = ("pose", "fgmask", "tracks", "visible", "track_mask", "camera")
 
 
 @dataclass(frozen=True)
@@ -219,3 +222,9 @@ def overlay_frames(frames: np.ndarray, **layers) -> Iterator[np.ndarray]:
     """Every overlay frame of a clip (see `overlay_frame` for the layers and options)."""
     for t in range(len(frames)):
         yield overlay_frame(frames, t, **layers)
+
+
+def overlay_layers(clip: Mapping[str, Any], label: str | None) -> dict[str, Any]:
+    """`overlay_frame`'s layers of a curated clip (a curation record, or a shard sample's decoded members: numpy
+    arrays or CPU tensors) as numpy arrays, with `label` (the camera label) for the panel."""
+    return {name: np.asarray(clip[name]) for name in CLIP_LAYERS} | {"label": label}

@@ -13,7 +13,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from curation.config import load_config
-from curation.overlay import overlay_frames
+from curation.overlay import overlay_frames, overlay_layers
 from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.record import FAILED, OK, Record
 from curation.shards.schema import clip_metadata, encode_members
@@ -37,16 +37,7 @@ def write_clip_results(record: Record, out: Path, overlay: bool) -> list[str]:
         (out / f"{key}.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
         written.append(f"{key}.json")
     if overlay and "camera" in record:
-        frames = overlay_frames(
-            record["frames"],
-            pose=record["pose"],
-            fgmask=record["fgmask"],
-            tracks=record["tracks"],
-            visible=record["visible"],
-            track_mask=record["track_mask"],
-            camera=record["camera"],
-            label=record["camera_label"],
-        )
+        frames = overlay_frames(record["frames"], **overlay_layers(record, record["camera_label"]))
         write_mp4(out / f"{key}.overlay.mp4", frames, record["fps"])
         written.append(f"{key}.overlay.mp4")
     return written

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from curation.dataset_card import write_dataset_card
-from curation.overlay import overlay_frame, overlay_frames
+from curation.overlay import overlay_frame, overlay_frames, overlay_layers
 from curation.shards.dataset_stats import NoDatasetError, dataset_stats, stats_json
 from curation.shards.reader import shard_dataset, shard_dir, shard_urls
 from curation.shards.schema import SchemaError
@@ -83,15 +83,7 @@ def render_sample(
         for sample in shard_dataset(out, split):
             if key is None or sample["__key__"] == key:
                 meta = sample["json"]
-                layers = {
-                    "pose": sample["pose"].numpy(),
-                    "fgmask": sample["fgmask"].numpy(),
-                    "tracks": sample["tracks"].numpy(),
-                    "visible": sample["visible"].numpy(),
-                    "track_mask": sample["track_mask"].numpy(),
-                    "camera": sample["camera"].numpy(),
-                    "label": meta["camera"]["label"],
-                }
+                layers = overlay_layers(sample, meta["camera"]["label"])
                 frames = sample["frames"].numpy()
                 written = []
                 if overlay is not None:

@@ -10,7 +10,7 @@ the temporal layers bypassed; "video" trains the temporal layers alone on clips.
 from __future__ import annotations
 
 import copy
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import torch
@@ -134,14 +134,18 @@ class AnimateAnyone(nn.Module):
         image_embeds: torch.Tensor,
         pose_features: torch.Tensor,
         temporal: bool = True,
+        **inputs: torch.Tensor | None,
     ) -> torch.Tensor:
         """The denoiser's prediction for latents [B, C, F, h, w], reading the bank; `pose_features` from
-        `pose_features()`; temporal=False bypasses the temporal layers (each frame on its own)."""
+        `pose_features()` (or a subclass's conditioning features); temporal=False bypasses the temporal layers (each
+        frame on its own); `inputs`: a subclass's extra inputs of `denoiser_input`."""
         frames = noisy_latents.shape[2]
         embeds = image_embeds.repeat_interleave(frames, dim=0)  # cross-attention rows are (sample, frame)
-        with features_added_after_conv_in(self.denoising_unet, pose_features):
-            with temporal_layers_bypassed(self.denoising_unet, not temporal):
-                return self.denoising_unet(noisy_latents, timesteps, encoder_hidden_states=embeds).sample
+        x = self.denoiser_input(noisy_latents, **inputs)
+        with self.denoiser_context(pose_features):
+            with features_added_after_conv_in(self.denoising_unet, pose_features):
+                with temporal_layers_bypassed(self.denoising_unet, not temporal):
+                    return self.denoising_unet(x, timesteps, encoder_hidden_states=embeds).sample
 
     def pose_features(self, pose_images: torch.Tensor) -> torch.Tensor:
         """Pose images [B, F, 3, H, W] in [0, 1] -> PoseGuider features [(B F), C, h, w]."""
@@ -214,6 +218,14 @@ class AnimateAnyone(nn.Module):
     def denoise_inputs(self, extra: dict) -> dict:
         """Keyword arguments of `denoise` from the drawn inputs; none here."""
         return {}
+
+    def denoiser_input(self, noisy_latents: torch.Tensor) -> torch.Tensor:
+        """What the denoiser reads, from the noisy latents and `denoise`'s extra inputs: the noisy latents here."""
+        return noisy_latents
+
+    def denoiser_context(self, pose_features: torch.Tensor | None) -> AbstractContextManager:
+        """Entered around every denoiser call, with the features `denoise` adds; nothing here."""
+        return nullcontext()
 
     def auxiliary_loss(self, batch: dict, stage: str) -> torch.Tensor | float:
         """A loss added to the diffusion loss (read after the denoiser ran); none here."""

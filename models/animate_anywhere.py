@@ -10,6 +10,8 @@ Ablations: `bml: false` (the baseline's denoiser), `epipolar_loss: false`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -59,20 +61,15 @@ class AnimateAnywhere(AnimateAnyone):
     def branches(self) -> list[LowRank3DAttention]:
         return [m for m in self.denoising_unet.modules() if isinstance(m, LowRank3DAttention)]
 
-    def denoise(
-        self,
-        noisy_latents: torch.Tensor,
-        timesteps: torch.Tensor,
-        image_embeds: torch.Tensor,
-        pose_features: torch.Tensor,
-        temporal: bool = True,
-    ) -> torch.Tensor:
-        """AnimateAnyone's `denoise`; the BML reads the same pose features (the PoseGuider's)."""
+    @contextmanager
+    def denoiser_context(self, pose_features: torch.Tensor | None) -> Iterator[None]:
+        """The BML reads the same pose features as the denoiser (the PoseGuider's), for the call."""
         if self.pose_context is None:
-            return super().denoise(noisy_latents, timesteps, image_embeds, pose_features, temporal)
+            yield
+            return
         self.pose_context.features = pose_features
         try:
-            return super().denoise(noisy_latents, timesteps, image_embeds, pose_features, temporal)
+            yield
         finally:
             self.pose_context.features = None
 

@@ -85,16 +85,17 @@ class DisentangledAnimator(AnimateAnyone):
             return local
         return torch.cat([local, self.image_encoder(reference)], dim=1)
 
-    def handover_input(self, noisy: torch.Tensor, handover_latents: torch.Tensor | None) -> torch.Tensor:
-        """The denoiser's input: noisy latents [B, C, F, h, w], with the handed-over frame's latents [B, C, h, w]
-        (zeros for none) repeated over the frames and concatenated along channels when the config says so."""
+    def denoiser_input(self, noisy_latents: torch.Tensor, handover_latents: torch.Tensor | None = None) -> torch.Tensor:
+        """The denoiser's input (`denoise(..., handover_latents=)`): noisy latents [B, C, F, h, w], with the
+        handed-over frame's latents [B, C, h, w] (zeros for none) repeated over the frames and concatenated along
+        channels when the config says so. `denoise`'s `pose_features` are the combined guider features."""
         if not self.config.disentangled.last_frame_concat:
-            return noisy
+            return noisy_latents
         if handover_latents is None:
-            handover = torch.zeros_like(noisy)
+            handover = torch.zeros_like(noisy_latents)
         else:
-            handover = handover_latents[:, :, None].expand_as(noisy).to(noisy.dtype)
-        return torch.cat([noisy, handover], dim=1)
+            handover = handover_latents[:, :, None].expand_as(noisy_latents).to(noisy_latents.dtype)
+        return torch.cat([noisy_latents, handover], dim=1)
 
     # --- training hooks (AnimateAnyone.training_loss) ----------------------------------------------------------
     def draw_training_inputs(self, batch: dict, stage: str, latents: torch.Tensor, draw) -> dict:
@@ -121,19 +122,6 @@ class DisentangledAnimator(AnimateAnyone):
 
     def denoise_inputs(self, extra: dict) -> dict:
         return {"handover_latents": extra["handover_latents"]}
-
-    def denoise(
-        self,
-        noisy_latents: torch.Tensor,
-        timesteps: torch.Tensor,
-        image_embeds: torch.Tensor,
-        pose_features: torch.Tensor,
-        temporal: bool = True,
-        handover_latents: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """AnimateAnyone's `denoise` with `pose_features` the combined guider features and the handed-over frame."""
-        x = self.handover_input(noisy_latents, handover_latents)
-        return super().denoise(x, timesteps, image_embeds, pose_features, temporal)
 
 
 def build_disentangled(

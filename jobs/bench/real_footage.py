@@ -14,7 +14,8 @@ many threads mediapipe starts:
   of one core per 720p frame;
 - the whole default curation (`run_sequential`, clips resized to 512 on the short side) of each video: clips kept,
   rejected and why, CPU seconds per stage.
-With `--figures`, overlay PNGs of a few curated frames go there (docs/curation.md shows them).
+With `--figures`, the overlay PNGs that docs/curation.md shows (`DOC_FIGURES`: a curated clip's middle frame
+each) go there.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 from curation.backends.mediapipe_pose import MediaPipePose, MediaPipeSettings
 from curation.config import CurationConfig
-from curation.overlay import overlay_frames
+from curation.overlay import overlay_frame, overlay_layers
 from curation.pipeline.sequential import StageTimes, run_sequential
 from curation.quality.scores import MIN_PERSON_KEYPOINTS, PERSON_CONFIDENCE
 from curation.video.reader import iter_resampled, probe_video
@@ -40,6 +41,8 @@ MEDIA = Path(__file__).resolve().parents[3] / "shared" / "media"
 JUGGLE, FILM = "sam2_juggle.mp4", "cosmos_clip10s.mp4"
 BAR_FOUND, BAR_MS = 0.95, 60.0
 CLIP = 48
+# The overlay PNGs docs/curation.md shows: `--figures` writes these and no others.
+DOC_FIGURES = ("real_sam2_juggle_clip0.png", "real_sam2_juggle_clip3.png", "real_cosmos_clip10s_clip0.png")
 
 
 def pin_to_one_core() -> int:
@@ -111,22 +114,11 @@ def curate(video: Path, figures: Path | None) -> dict:
                 "pose": (record.get("backends") or {}).get("pose"),
             }
         )
-        if figures is not None and "track_mask" in record:
-            frames = list(
-                overlay_frames(
-                    record["frames"],
-                    pose=record["pose"],
-                    fgmask=record["fgmask"],
-                    tracks=record["tracks"],
-                    visible=record["visible"],
-                    track_mask=record["track_mask"],
-                    camera=record["camera"],
-                    label=record["camera_label"],
-                )
-            )
+        name = f"real_{video.stem}_clip{record.get('clip_index')}.png"
+        if figures is not None and name in DOC_FIGURES and "track_mask" in record:
+            frames = record["frames"]
+            middle = overlay_frame(frames, len(frames) // 2, **overlay_layers(record, record["camera_label"]))
             figures.mkdir(parents=True, exist_ok=True)
-            middle = frames[len(frames) // 2]
-            name = f"real_{video.stem}_clip{record['clip_index']}.png"
             cv2.imwrite(str(figures / name), cv2.cvtColor(middle, cv2.COLOR_RGB2BGR))
     clips = max(times.clips, 1)
     return {"rows": rows, "stages": {k: v / clips for k, v in times.seconds.items()}, "clips": times.clips}
@@ -136,7 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--media", type=Path, default=MEDIA)
     parser.add_argument("--frames", type=int, default=0, help="juggling frames for the pose stage (0: all)")
-    parser.add_argument("--figures", type=Path, default=None, help="write overlay PNGs here")
+    parser.add_argument("--figures", type=Path, default=None, help="write the overlay PNGs docs/curation.md shows here")
     parser.add_argument("--repeats", type=int, default=2, help="runs of each clip; the lowest time counts")
     args = parser.parse_args()
     videos = {name: args.media / name for name in (JUGGLE, FILM)}

@@ -7,7 +7,7 @@ clip's noisy latents along channels, and it is the clip's first frame: at every 
 handed-over latents noised to the step's level, and at the end exactly them, so the seam repeats one frame, which
 the assembled video keeps once. Without it, clips are independent and do not overlap. Each clip's cross-attention
 reads the handed-over frame's CLIP token and, with `global_feature`, the first reference's (the ReferenceNet always
-reads the first reference). Classifier-free guidance as AnimateAnyonePipeline's.
+reads the first reference). Classifier-free guidance as AnimateAnyonePipeline's (models.pipelines.base).
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from models.components.schedulers import inference_scheduler
 from models.disentangled import DisentangledAnimator
-from models.pipelines.pipeline_animate_anyone import _as_poses, _as_reference
+from models.pipelines.base import AnimationPipeline, as_poses, as_reference, as_uint8_frames
 
 __all__ = ["DisentangledPipeline", "clip_spans"]
 
@@ -36,12 +35,10 @@ def clip_spans(num_frames: int, clip_frames: int, handover: bool) -> list[range]
         start = stop - 1 if handover else stop
 
 
-class DisentangledPipeline:
+class DisentangledPipeline(AnimationPipeline):
     """`pipeline(reference_image, pose_sequence, track_maps) -> uint8 [T, H, W, 3]`."""
 
-    def __init__(self, model: DisentangledAnimator, scheduler=None) -> None:
-        self.model = model
-        self.scheduler = scheduler if scheduler is not None else inference_scheduler(model.config.scheduler)
+    model: DisentangledAnimator
 
     @torch.no_grad()
     def __call__(
@@ -62,48 +59,33 @@ class DisentangledPipeline:
         device = model.device
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         handover_on = config.disentangled.last_frame_concat
-        poses = _as_poses(pose_sequence)
+        poses = as_poses(pose_sequence)
         maps = torch.as_tensor(track_maps).float()
         num_frames, height, width = poses.shape[0], poses.shape[2], poses.shape[3]
         if maps.ndim != 4 or maps.shape[0] != num_frames or tuple(maps.shape[2:]) != (height, width):
             raise ValueError(f"track maps {tuple(maps.shape)} do not match the pose sequence {tuple(poses.shape)}")
-        down = model.codec.downscale
-        if height % down or width % down:
-            raise ValueError(f"pose frames {height}x{width} are not multiples of the codec's x{down}")
-        guided = guidance_scale > 1
+        self.check_frame_size(height, width)
         spans = clip_spans(num_frames, clip_frames or config.context_frames, handover_on)
 
-        was_training = model.training
-        model.eval()
         clips: list[torch.Tensor] = []
-        try:
-            reference = _as_reference(reference_image, (height, width)).to(device)
+        with self.sampling():
+            reference = as_reference(reference_image, (height, width)).to(device)
             reference_latents = model.codec.encode(reference, generator)
             handover_image: torch.Tensor | None = None
             for span in spans:
                 handover = model.codec.encode(handover_image, generator) if handover_image is not None else None
                 tokens = model.tokens(reference, handover_image)
-                if guided:
-                    tokens = torch.cat([torch.zeros_like(tokens), tokens])
-                    keep = torch.tensor([False, True], device=device)
-                    model.write_reference(reference_latents.repeat(2, 1, 1, 1), tokens, keep)
-                else:
-                    model.write_reference(reference_latents, tokens)
+                tokens = self.write_reference(reference_latents, tokens, guided=guidance_scale > 1)
                 features = model.combine(
                     model.pose_features(poses[None, span.start : span.stop].to(device)),
                     model.track_features(maps[None, span.start : span.stop].to(device)),
                     len(span),
                 )
-                latents = self._sample(
-                    span, features, tokens, handover, guided, guidance_scale, generator, num_inference_steps
-                )
+                latents = self._sample(span, features, tokens, handover, guidance_scale, generator, num_inference_steps)
                 frames = model.decode_latents(latents)[0].clamp(-1, 1)  # [len, 3, H, W]
                 clips.append(frames)
                 handover_image = frames[-1:] if handover_on else None
-        finally:
-            model.bank.clear()
-            model.train(was_training)
-        as_uint8 = [((c + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy() for c in clips]
+        as_uint8 = [as_uint8_frames(c) for c in clips]
         if return_clips:
             return as_uint8
         skip = 1 if handover_on else 0
@@ -115,34 +97,28 @@ class DisentangledPipeline:
         features: torch.Tensor,
         tokens: torch.Tensor,
         handover: torch.Tensor | None,
-        guided: bool,
         guidance_scale: float,
         generator: torch.Generator,
         num_inference_steps: int,
     ) -> torch.Tensor:
         """The latents [1, C, len, h, w] of one clip."""
-        model = self.model
-        device = model.device
+        device = self.model.device
         size = features.shape[-2:]
-        shape = (1, model.codec.latent_channels, len(span), *size)
+        shape = (1, self.model.codec.latent_channels, len(span), *size)
         latents = torch.randn(shape, generator=generator, device=generator.device).to(device)
         latents = latents * self.scheduler.init_noise_sigma
         first_noise = torch.randn(shape[:2] + shape[3:], generator=generator, device=generator.device).to(device)
-        self.scheduler.set_timesteps(num_inference_steps, device=device)
-        for timestep in self.scheduler.timesteps:
-            if handover is not None:  # the first frame is the handed-over one, at this step's noise level
-                latents[:, :, 0] = self.scheduler.add_noise(handover, first_noise, timestep[None])
-            x = self.scheduler.scale_model_input(latents, timestep)
-            if guided:
-                handed = None if handover is None else handover.repeat(2, 1, 1, 1)
-                both = model.denoise(
-                    x.repeat(2, 1, 1, 1, 1), timestep, tokens, features.repeat(2, 1, 1, 1), handover_latents=handed
-                )
-                unconditional, conditional = both.chunk(2)
-                prediction = unconditional + guidance_scale * (conditional - unconditional)
-            else:
-                prediction = model.denoise(x, timestep, tokens, features, handover_latents=handover)
-            latents = self.scheduler.step(prediction, timestep, latents, generator=generator).prev_sample
+
+        def hold_first_frame(x: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+            """The first frame is the handed-over one, at this step's noise level."""
+            x[:, :, 0] = self.scheduler.add_noise(handover, first_noise, timestep[None])
+            return x
+
+        def predict(x: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
+            return self.predict(x, timestep, tokens, features, guidance_scale, handover_latents=handover)
+
+        hold = hold_first_frame if handover is not None else None
+        latents = self.denoising_loop(latents, num_inference_steps, generator, predict, hold)
         if handover is not None:
             latents[:, :, 0] = handover
         return latents
