@@ -107,7 +107,7 @@ def main() -> None:
         return f"{r['value']:.4g}{ci}"
 
     table = [
-        "| row | " + " | ".join(f"{m} ({units.get(m, '')[:12]})" for m in metrics) + " |",
+        "| row | " + " | ".join(f"{m} ({units.get(m, '').split(' (')[0]})" for m in metrics) + " |",
         "|---|" + "---|" * len(metrics),
         *(f"| {model} | " + " | ".join(fmt(cell.get((model, m))) for m in metrics) + " |" for model in models),
     ]

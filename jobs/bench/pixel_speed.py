@@ -128,8 +128,9 @@ def main() -> None:
             "",
             "What differs: pyiqa's SSIM filters the luma with an 11x11 Gaussian window as a float64 2-D convolution; "
             "backdrop applies the same (separable) window as two 1-D float64 passes (OpenCV's `sepFilter2D`) on "
-            "the same rounded luma. PSNR is summed exactly from the integer differences. LPIPS runs pyiqa's own "
-            "network in channels-last layout. Per-frame values agree within the largest differences above.",
+            "the same rounded luma, frame by frame on two threads. PSNR sums the 8-bit differences with OpenCV. "
+            "LPIPS runs pyiqa's own network in channels-last layout. Per-frame values agree within the largest "
+            "differences above.",
             "",
             f"What bounds the ratio: LPIPS. Even if PSNR and SSIM cost nothing, the ratio would be at most "
             f"{total_old:.1f} s / {lpips_new_same:.1f} s = {total_old / lpips_new_same:.1f}x. LPIPS is AlexNet's "
