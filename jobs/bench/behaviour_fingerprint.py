@@ -26,8 +26,10 @@ from jobs.bench.report import REPORTS, write_report
 
 DEMO_CONFIG = "clips:\n  frames: 24\n  short_side: 256\ntracks:\n  grid_step: 16\nquality:\n  pyiqa: []\n"
 TOLERANCE = 1e-9
-#: Made by this script (`--no-compare --save reports/behaviour_fingerprint.json`) on the code of commit 816e5bd,
-#: before issue 10's restructuring.
+#: Made by this script (`--no-compare --save reports/behaviour_fingerprint.json`) on the code of commit 18e187c
+#: (the first baseline, of commit 816e5bd, checked issue 10's restructuring; issues 14 and 15 then changed what
+#: curation writes on purpose: default filters, the job's identity in every sample, per-shard statistics, the card).
+BASELINE_COMMIT = "18e187c"
 BASELINE = REPORTS / "behaviour_fingerprint.json"
 
 
@@ -144,8 +146,8 @@ def main() -> None:
     body = (
         f"Files hashed: {files}; scores: reference rows (background suite) and the frozen row's PSNR.\n"
         f"Fingerprint written to `{args.save}`. The baseline `reports/behaviour_fingerprint.json` was made by this\n"
-        "script (`--no-compare --save reports/behaviour_fingerprint.json`) on the code of commit 816e5bd, before\n"
-        "issue 10's restructuring; by default a run is compared with it: files byte for byte, scores within"
+        f"script (`--no-compare --save reports/behaviour_fingerprint.json`) on the code of commit {BASELINE_COMMIT};\n"
+        "by default a run is compared with it: files byte for byte, scores within"
         f" {TOLERANCE:g}.\n\n{compared}"
     )
     print(write_report("behaviour_fingerprint", "jobs.bench.behaviour_fingerprint", body))
