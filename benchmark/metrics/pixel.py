@@ -138,7 +138,9 @@ class PixelMetric(MeanOverVideos):
 def psnr_frames(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """pyiqa's `psnr` (RGB, data range 1, eps 1e-8) per frame of uint8 videos [T, H, W, 3], from the sum of squared
     differences of the 8-bit frames (OpenCV's L2-squared norm: the integer sum to within 1e-15 relative)."""
-    squares = np.array([cv2.norm(p, r, cv2.NORM_L2SQR) for p, r in zip(pred, ref, strict=True)], np.float64)
+    pairs = zip(pred, ref, strict=True)
+    squares = [cv2.norm(np.ascontiguousarray(p), np.ascontiguousarray(r), cv2.NORM_L2SQR) for p, r in pairs]
+    squares = np.array(squares, np.float64)
     mse = squares / (pred[0].size * 255.0**2)
     return 10.0 * np.log10(1.0 / (mse + 1e-8))
 
@@ -146,7 +148,7 @@ def psnr_frames(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
 # pyiqa's RGB -> YIQ matrix (`pyiqa.utils.color_util.rgb2yiq`); SSIM reads its Y row.
 _YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.5959, -0.2746, -0.3213], [0.2115, -0.5227, 0.3112]]).t()
 _SSIM_WINDOW, _SSIM_SIGMA = 11, 1.5
-#: Frames of SSIM computed at once by each of two threads: a frame's maps fit in the caches, a video's do not.
+#: Threads computing SSIM frame by frame (a frame's maps fit in the caches, a whole video's do not).
 _SSIM_THREADS = 2
 
 
