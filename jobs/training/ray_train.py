@@ -27,6 +27,23 @@ def quiet_worker_logs() -> None:
     )
 
 
+def start_autoscaling_coordinator() -> None:
+    """Start the actor Ray Train's controller asks for resources, and wait until it is up. The controller creates it
+    on first use and waits 5 s for its answer; starting a Python process takes longer than that on a loaded or small
+    machine (9 s here), so every local run printed a traceback ("Failed to send resource request ...
+    GetTimeoutError") before training began. The actor is Ray's own (a private module of Ray Data): on a Ray without
+    it there is nothing to prepare."""
+    import ray
+
+    try:
+        from ray.data._internal.cluster_autoscaler.default_autoscaling_coordinator import (
+            get_or_create_autoscaling_coordinator,
+        )
+    except ImportError:
+        return
+    ray.get(get_or_create_autoscaling_coordinator().__ray_ready__.remote())
+
+
 def _train_loop_per_worker(config: dict[str, Any]) -> None:
     import ray.train
     import ray.train.torch
@@ -60,6 +77,7 @@ def train_on_ray(
     from ray.train.torch import TorchConfig, TorchTrainer
 
     os.environ.setdefault("RAY_TRAIN_V2_ENABLED", "1")
+    start_autoscaling_coordinator()
     trainer = TorchTrainer(
         _train_loop_per_worker,
         train_loop_config={"run": run, "weights_dir": str(weights_dir) if weights_dir else None},
