@@ -17,25 +17,26 @@ the frame and most of them lie on its own mask; the mask counts only where a per
 person's box (a mask with no person is not a person). Graphs are reset at the start of every clip, so a clip's
 result does not depend on which clip a worker processed before it.
 
-Facts that shaped this module (measured on these machines, see the design notes): `model_complexity` 0 and 2
-download their model at construction, so only 1 (the full model, in the wheel) is used; mediapipe prints absl log
-lines on file descriptor 2 at import, construction and first use, which are silenced here; its import takes a few
-seconds (it imports matplotlib.pyplot), so it happens only when this backend is first needed.
+The graphs themselves (settings, quiet import and construction, the per-clip reset) are in
+`curation.backends.mediapipe_graphs`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import os
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from curation.backends.mediapipe_graphs import (
+    PAINT_GREY,
+    MediaPipeSettings,
+    PersonGraphs,
+    import_mediapipe,
+    mediapipe_available,
+    quiet_stderr,
+)
 from curation.person.mediapipe_layout import (
     BLAZEPOSE_TO_WHOLEBODY,
     HAND_LANDMARKS,
@@ -45,79 +46,10 @@ from curation.person.mediapipe_layout import (
 )
 from curation.person.pose_sidecar import sort_by_area
 
-#: BlazePose's model complexity: 1 is the model inside the wheel (0 and 2 download theirs at construction).
-POSE_COMPLEXITY = 1
 #: BlazePose landmarks that count as the body for gating (those mapped onto COCO's 17 body points).
 BODY_LANDMARKS = tuple(k for k, v in BLAZEPOSE_TO_WHOLEBODY.items() if v < 17)
 #: BlazePose's face landmarks (nose, eyes, ears, mouth), for the head crop.
 HEAD_LANDMARKS = tuple(range(11))
-PAINT_GREY = 127
-#: What a graph is shown to make it forget its person (`_PersonGraphs.reset`): nobody on a uniform grey.
-_BLANK = np.full((64, 64, 3), PAINT_GREY, np.uint8)
-
-
-@dataclass(frozen=True)
-class MediaPipeSettings:
-    max_persons: int = 2  # BlazePose graphs per frame, each following one person
-    search_every: int = 8  # a graph beyond the first that follows nobody looks for a person every this many frames
-    hands: bool = True  # run the hand model on a crop around each person
-    face: bool = True  # run the face mesh on a crop around each person's head
-    min_keypoints: int = 4  # visible body points (inside the frame) for a person to count
-    min_visibility: float = 0.5  # BlazePose visibility for a point to count as visible
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    mask_threshold: float = 0.5  # segmentation probability above which a pixel is the person's
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.max_persons <= 8:
-            raise ValueError(f"mediapipe.max_persons must lie in [1, 8], got {self.max_persons}")
-        if self.search_every < 1:
-            raise ValueError(f"mediapipe.search_every must be at least 1, got {self.search_every}")
-        if self.min_keypoints < 1:
-            raise ValueError(f"mediapipe.min_keypoints must be at least 1, got {self.min_keypoints}")
-        for name in ("min_visibility", "min_detection_confidence", "min_tracking_confidence", "mask_threshold"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"mediapipe.{name} must lie in [0, 1], got {value}")
-
-
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """Mediapipe's noise silenced for the duration: file descriptor 2 to /dev/null (its C++ logging), sys.stderr
-    too (its bindings print a protobuf AttributeError there, harmless under protobuf 6) and its DeprecationWarnings
-    (protobuf's `label()`)."""
-    saved = os.dup(2)
-    try:
-        with (
-            open(os.devnull, "wb") as null,
-            contextlib.redirect_stderr(io.StringIO()),
-            warnings.catch_warnings(),
-        ):
-            warnings.simplefilter("ignore", DeprecationWarning)
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
-def import_mediapipe() -> Any:
-    """The mediapipe module, imported quietly; ImportError with what to do instead when it is not installed."""
-    try:
-        with quiet_stderr():
-            import mediapipe
-    except ImportError as error:
-        raise ImportError(
-            "the mediapipe pose backend needs the `mediapipe` package (0.10.21; wheels for Linux x86_64, macOS and "
-            "Windows only): install it, put a pose sidecar beside each video, or configure `pose: {backend: dwpose}`"
-        ) from error
-    return mediapipe
-
-
-def mediapipe_available() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("mediapipe") is not None
 
 
 def _landmarks(landmark_list: Any, width: int, height: int, offset: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -146,81 +78,6 @@ def _box(points: np.ndarray, pad: float, size: tuple[int, int], square: bool = F
     )
 
 
-class _PersonGraphs:
-    """The graphs that follow one person: BlazePose with segmentation, and the hand and face models on crops."""
-
-    def __init__(self, mp: Any, settings: MediaPipeSettings) -> None:
-        solutions = mp.solutions
-        self.pose = solutions.pose.Pose(
-            static_image_mode=False,
-            model_complexity=POSE_COMPLEXITY,
-            smooth_landmarks=True,
-            enable_segmentation=True,
-            smooth_segmentation=True,
-            min_detection_confidence=settings.min_detection_confidence,
-            min_tracking_confidence=settings.min_tracking_confidence,
-        )
-        self.hands = (
-            solutions.hands.Hands(
-                static_image_mode=False,
-                max_num_hands=2,
-                model_complexity=0,
-                min_detection_confidence=settings.min_detection_confidence,
-                min_tracking_confidence=settings.min_tracking_confidence,
-            )
-            if settings.hands
-            else None
-        )
-        self.face = (
-            solutions.face_mesh.FaceMesh(
-                static_image_mode=False,
-                max_num_faces=1,
-                refine_landmarks=False,
-                min_detection_confidence=settings.min_detection_confidence,
-                min_tracking_confidence=settings.min_tracking_confidence,
-            )
-            if settings.face
-            else None
-        )
-        self.following = False  # whether this graph found its person in the previous frame
-        # The crops the hand and face models see, kept while the part stays inside: their own tracking (which skips
-        # their detectors) only works when the crop does not move under them.
-        self.crops: dict[str, tuple[int, int, int, int] | None] = {"hands": None, "face": None}
-        # Graphs that found something since their last reset: only they hold tracking state (the previous frame's
-        # region, smoothing filters); a graph that found nothing starts the next frame as a fresh one would.
-        self.dirty: set[str] = set()
-        self.settle()
-
-    def settle(self) -> None:
-        """Wait until every graph's calculators have opened: they open (and log) on worker threads after the graph
-        starts, so without this their lines would reach stderr after it is no longer silenced."""
-        for graph in self.graphs():
-            graph._graph.wait_until_idle()
-
-    def graphs(self) -> list[Any]:
-        return [g for g in (self.pose, self.hands, self.face) if g is not None]
-
-    def reset(self) -> None:
-        """Forget the previous clip, so that a clip's result does not depend on the clip a worker processed before.
-        Only a graph that found something holds state (the previous frame's region, smoothing filters). The hand and
-        face graphs drop all of theirs on a frame where they find nothing, so they are shown one blank frame (a
-        detector run); BlazePose keeps smoothing state (visibility, segmentation) across such a frame and is
-        restarted, which reloads its models (about 0.3 s of CPU here: restarting all six graphs would cost about
-        15 ms per frame of a 48-frame clip)."""
-        for name in sorted(self.dirty):
-            graph = getattr(self, name)
-            if name == "pose" or _found_anything(graph.process(_BLANK)):
-                graph.reset()
-        self.dirty = set()
-        self.following = False
-        self.crops = {"hands": None, "face": None}
-        self.settle()
-
-    def close(self) -> None:
-        for graph in self.graphs():
-            graph.close()
-
-
 @dataclass
 class PersonFrame:
     """One person found in one frame: keypoints [133, 3] in frame pixels, its mask [H, W] and its box."""
@@ -239,7 +96,7 @@ class MediaPipePose:
         self.settings = settings or MediaPipeSettings()
         self._mp = import_mediapipe()
         with quiet_stderr():
-            self.persons = [_PersonGraphs(self._mp, self.settings) for _ in range(self.settings.max_persons)]
+            self.persons = [PersonGraphs(self._mp, self.settings) for _ in range(self.settings.max_persons)]
 
     @property
     def version(self) -> str:
@@ -298,7 +155,7 @@ class MediaPipePose:
                 work[y0:y1, x0:x1] = PAINT_GREY
         return found
 
-    def _person(self, person: _PersonGraphs, work: np.ndarray, rgb: np.ndarray) -> PersonFrame | None:
+    def _person(self, person: PersonGraphs, work: np.ndarray, rgb: np.ndarray) -> PersonFrame | None:
         settings = self.settings
         height, width = rgb.shape[:2]
         result = person.pose.process(work)
@@ -328,7 +185,7 @@ class MediaPipePose:
         return PersonFrame(keypoints, mask, box)
 
     def _hands(
-        self, person: _PersonGraphs, rgb: np.ndarray, pose: np.ndarray, box: tuple[int, int, int, int]
+        self, person: PersonGraphs, rgb: np.ndarray, pose: np.ndarray, box: tuple[int, int, int, int]
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         x0, y0, x1, y1 = person.crops["hands"] = _steady(person.crops["hands"], box, rgb.shape)
         if x1 - x0 < 16 or y1 - y0 < 16:
@@ -347,7 +204,7 @@ class MediaPipePose:
         size = float(np.linalg.norm(pose[11, :2] - pose[12, :2]))  # shoulder width: how far a hand may be
         return assign_hands(hands, pose, max_distance=max(size, 16.0))
 
-    def _face(self, person: _PersonGraphs, rgb: np.ndarray, pose: np.ndarray) -> np.ndarray | None:
+    def _face(self, person: PersonGraphs, rgb: np.ndarray, pose: np.ndarray) -> np.ndarray | None:
         head = pose[list(HEAD_LANDMARKS)]
         head = head[head[:, 2] >= self.settings.min_visibility]
         if len(head) < 3:
@@ -364,13 +221,6 @@ class MediaPipePose:
         face = _landmarks(result.multi_face_landmarks[0], x1 - x0, y1 - y0, (x0, y0))
         face[:, 2] = float(np.mean(head[:, 2]))  # the mesh has no per-point score: the head's visibility
         return face
-
-
-def _found_anything(result: Any) -> bool:
-    """Whether a pose, hands or face mesh result holds landmarks."""
-    return any(
-        getattr(result, field, None) for field in ("pose_landmarks", "multi_hand_landmarks", "multi_face_landmarks")
-    )
 
 
 def _steady(
