@@ -107,7 +107,8 @@ def main() -> None:
         if lpips_allowed > 0
         else "faster than PSNR and SSIM leave room for"
     )
-    gflop = lpips_gflop_per_frame(metrics[2], args.size) * args.frames * n_old / lpips_new_same
+    pair_gflop = lpips_gflop_per_frame(metrics[2], args.size)
+    gflop_per_s = pair_gflop * args.frames * n_old / lpips_new_same
     new_all = sum(sum(v) for v in new_t.values())
     bar = "met" if ratio >= 10 and max(worst.values()) <= 1e-4 else "NOT met"
     body = "\n".join(
@@ -142,9 +143,9 @@ def main() -> None:
             f"What bounds the ratio: LPIPS. Even if PSNR and SSIM cost nothing, the ratio would be at most "
             f"{total_old:.1f} s / {lpips_new_same:.1f} s = {total_old / lpips_new_same:.1f}x. LPIPS is AlexNet's "
             f"convolutions on both frames of a pair at {args.size}x{args.size} (counted with torch's "
-            f"`FlopCounterMode`: {lpips_gflop_per_frame(metrics[2], args.size):.1f} GFLOP per frame pair), here at "
-            f"{gflop:.0f} GFLOP/s on {torch.get_num_threads()} thread(s) in float32, as pyiqa computes it (a lower "
-            "precision could not be checked against the 1e-4 tolerance: the published LPIPS weights are not "
+            f"`FlopCounterMode`: {pair_gflop:.1f} GFLOP per frame pair), here at "
+            f"{gflop_per_s:.0f} GFLOP/s on {torch.get_num_threads()} thread(s) in float32, as pyiqa computes it "
+            "(a lower precision could not be checked against the 1e-4 tolerance: the published LPIPS weights are not "
             f"available here). So the 10x bar needs LPIPS itself {needed} ({lpips_allowed:.1f} s instead of "
             f"{lpips_new_same:.1f} s on these clips): on a GPU (`--device cuda`), for example.",
             "",
