@@ -5,6 +5,10 @@ pyiqa loads weights with pickle enabled and its AlexNet trunk always asks torchv
 download), so LPIPS is built here with the trunk created without weights, and both the LPIPS and the trunk weights
 are loaded from local files. Inputs are uint8 RGB frames, scaled to [-1, 1] inside the network. The cost is the
 AlexNet itself (reports/pixel_speed.md). Note pyiqa's licence is non-commercial.
+
+Two routes compute the same values: `float32` runs pyiqa's network as it is (channels-last); `int8-limbs`
+(`benchmark.metrics.lpips_int8`, the default on x86 CPUs) runs its convolutions as exact int8 products of 8-bit limbs,
+within about 1e-5 relative of float32 and about twice as fast here.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ import numpy as np
 import torch
 
 from benchmark.metrics.base import check_protocol
+from benchmark.metrics.lpips_int8 import Int8LpipsNet, int8_route_available
 from benchmark.metrics.pixel import PixelMetric, mean_over_pairs
 from benchmark.protocol import Protocol, get_protocol, sha256_file
 from curation.weights import load_state_dict_file
 
-__all__ = ["LPIPS", "build_lpips", "load_lpips_weights", "lpips"]
+__all__ = ["LPIPS", "LPIPS_ROUTES", "build_lpips", "load_lpips_weights", "lpips"]
+
+LPIPS_ROUTES = ("auto", "int8-limbs", "float32")
 
 # pyiqa's AlexNet wrapper splits torchvision's `features` into five slices at these indices.
 _ALEX_SLICES = ((1, range(0, 2)), (2, range(2, 5)), (3, range(5, 8)), (4, range(8, 10)), (5, range(10, 12)))
@@ -95,8 +102,22 @@ class LPIPS(PixelMetric):
         device: str = "cpu",
         frame_batch: int = 16,
         truncate_frames: bool = False,
+        route: str = "auto",
     ) -> None:
+        """`route`: `int8-limbs` (CPU only), `float32`, or `auto` (int8-limbs on a CPU that has oneDNN's int8
+        operators, float32 elsewhere, a GPU included); the values agree within about 1e-5 relative."""
         check_protocol(protocol, self.name)
+        if route not in LPIPS_ROUTES:
+            raise ValueError(f"lpips: unknown route {route!r}; known: {list(LPIPS_ROUTES)}")
+        on_cpu = torch.device(device).type == "cpu"
+        if route == "int8-limbs" and not (on_cpu and int8_route_available()):
+            raise ValueError(
+                f"lpips: the int8-limbs route needs a CPU device and PyTorch's oneDNN int8 operators (x86); "
+                f"device {device!r}, operators {'present' if int8_route_available() else 'absent'}: use route='float32'"
+            )
+        if route == "auto":
+            route = "int8-limbs" if on_cpu and int8_route_available() else "float32"
+        self.route = route
         self._weights = Path(weights)
         self._trunk = Path(trunk) if trunk is not None else None
         sha = sha256_file(self._weights)
@@ -112,6 +133,7 @@ class LPIPS(PixelMetric):
     def _build(self) -> torch.nn.Module:
         scorer = build_lpips(device=str(self.device))
         load_lpips_weights(scorer.net, self._weights, trunk=self._trunk)
+        self._int8 = Int8LpipsNet(scorer.net) if self.route == "int8-limbs" else None
         return scorer
 
     def pyiqa_metric(self) -> torch.nn.Module:
@@ -119,7 +141,19 @@ class LPIPS(PixelMetric):
 
     @torch.inference_mode()
     def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        """pyiqa's LPIPS network on both videos' frames; channels-last layout (oneDNN's fast convolutions here)."""
+        """pyiqa's LPIPS network on both videos' frames: on int8 limbs, or in float32 in channels-last layout."""
+        if self._int8 is not None:
+            return np.concatenate(
+                [
+                    self._int8.distance(
+                        torch.from_numpy(np.ascontiguousarray(pred[i : i + self.frame_batch])),
+                        torch.from_numpy(np.ascontiguousarray(ref[i : i + self.frame_batch])),
+                    )
+                    .double()
+                    .numpy()
+                    for i in range(0, pred.shape[0], self.frame_batch)
+                ]
+            )
         net = self.scorer.net
         net.net.to(memory_format=torch.channels_last)
         out = []
@@ -147,9 +181,10 @@ def lpips(
     keys: Sequence[str] | None = None,
     device: str = "cpu",
     truncate_frames: bool = False,
+    route: str = "auto",
 ) -> float:
     """LPIPS (v0.1, AlexNet, weights from the local file `weights`, see `LPIPS`) of generated uint8 videos against
     their references, averaged as `psnr`."""
     protocol = protocol or get_protocol("bd16")
-    metric = LPIPS(protocol, weights=weights, trunk=trunk, device=device, truncate_frames=truncate_frames)
+    metric = LPIPS(protocol, weights=weights, trunk=trunk, device=device, truncate_frames=truncate_frames, route=route)
     return mean_over_pairs(metric, preds, refs, keys)
