@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from benchmark.metrics.base import Sample
 from benchmark.metrics.lpips import LPIPS, build_lpips
 from benchmark.metrics.lpips_int8 import Int8LpipsNet, _weight_limbs, int8_route_available
 from benchmark.protocol import get_protocol
@@ -101,6 +102,9 @@ def test_lpips_routes_agree_and_bad_routes_are_refused(tmp_path) -> None:
     assert int8.route == "int8-limbs"
     exact = LPIPS(bd16, weights=weights, route="float32")
     np.testing.assert_allclose(int8.frame_values(pred, ref), exact.frame_values(pred, ref), rtol=5e-5)
+    for metric in (int8, exact):  # the row says which route computed it
+        metric.update(Sample("a", pred, ref))
+        assert metric.row().to_dict()["lpips_route"] == metric.route
     with pytest.raises(ValueError, match="unknown route 'fp8'"):
         LPIPS(bd16, weights=weights, route="fp8")
     with pytest.raises(ValueError, match="needs a CPU device"):
