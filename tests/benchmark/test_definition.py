@@ -134,3 +134,37 @@ def test_a_benchmark_folder_is_complete_and_checked(bench, tmp_path):
         from benchmark.definition import write_benchmark_clips
 
         write_benchmark_clips(bench.path, bench.path, bench.protocol)
+
+
+def test_define_stores_frechet_statistics_and_runs_reuse_them(bench_shards, r3d_net, tmp_path):
+    """`bench define` under a protocol with a Fréchet metric (FID-VID) stores the truth's reference statistics under
+    the protocol's name; scoring later reads them (the file is not rewritten): the truth scores 0 against them, the
+    frozen background does not."""
+    import dataclasses
+
+    import torch
+
+    from benchmark.evaluation import define_benchmark, score_videos
+    from benchmark.protocol import NETWORKS, get_protocol, sha256_file
+    from benchmark.stats import stats_path
+
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    hara = {f"module.{k}": v for k, v in r3d_net.module.state_dict().items()}  # Hara's checkpoint layout
+    torch.save(
+        {"epoch": 1, "arch": "resnet-50", "state_dict": hara}, weights / NETWORKS["fidvid-r3d50"].weights.filename
+    )
+    # FID-VID alone: no background metric, so calibration has nothing to refuse and the test pays only for R3D-50
+    protocol = dataclasses.replace(get_protocol("bd16-px128"), name="bd16-px128-fidvid", metrics=("fid-vid",))
+    bench = define_benchmark(bench_shards, tmp_path / "fvbench", protocol, weights_dir=weights)
+    stats = stats_path(bench.stats_dir, bench.name, "bd16-px128-fidvid", "fid-vid")
+    assert [p.name for p in bench.stats_dir.iterdir()] == [stats.name]  # one statistic: the protocol's one metric
+    rows = _rows(bench)
+    assert rows["ground-truth"]["fid-vid"]["value"] == pytest.approx(0.0, abs=1e-3)
+    assert rows["frozen-background"]["fid-vid"]["value"] > 1.0  # the features see the removed person
+    assert rows["frozen-background"]["fid-vid"]["reference_stats"] == str(stats)
+    before = sha256_file(stats)
+    again = score_videos(bench, bench.rows_dir / "ground-truth", model="again", weights_dir=weights)
+    assert [r.metric for r in again] == ["fid-vid"]
+    assert again[0].value == pytest.approx(0.0, abs=1e-3)
+    assert sha256_file(stats) == before
