@@ -94,12 +94,11 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def row_config(row: Row, image_steps: int | None, video_steps: int | None) -> dict[str, Any]:
     """The row's run configuration: its model section (with the row's switches and name) and tiny.yaml's training."""
-    from models.training.config import read_run_file
+    from models.training.config import read_run_file, stage_with_steps
 
     train = read_run_file("tiny")["train"]
-    for stage in train["stages"]:
-        override = image_steps if stage["name"] == "image" else video_steps
-        stage["steps"] = override or stage["steps"]
+    budget = {"image": image_steps, "video": video_steps}
+    train["stages"] = [stage_with_steps(s, budget[s["name"]] or s["steps"]) for s in train["stages"]]
     model = _merge(read_run_file(row.config)["model"], row.overrides)
     model["name"] = row.name
     return {"model": model, "train": train}
@@ -200,10 +199,14 @@ def report_body(args: Any, bench: Path, rows: list[Row], runs: dict[str, dict[st
     loaded = load_benchmark(bench)
     calibration = loaded.info["calibration"]
     moving = moving_keys(bench)
-    train = row_config(rows[0], args.image_steps, args.video_steps)["train"]
+    # what the runs were trained with: the configuration files written beside them (tiny.yaml may have changed since)
+    trains = [yaml.safe_load((args.out / "configs" / f"{r.name}.yaml").read_text())["train"] for r in rows]
+    if any(t != trains[0] for t in trains):
+        raise SystemExit("the rows were trained with different `train:` sections: rerun them with one budget")
+    train = trains[0]
     stages = ", ".join(
         f"{s['name']} {s['steps']} steps of batch {s['batch_size']} at lr {s['learning_rate']:g} "
-        f"({s.get('lr_schedule', 'constant')})"
+        f"({s.get('lr_schedule', 'constant')}, warm-up {s.get('warmup_steps', 0)})"
         for s in train["stages"]
     )
     lines = [
