@@ -231,7 +231,7 @@ def report_body(config: dict, curves: dict, scores: dict, clips: int, train_seco
             start, end = values[0][1], values[-1][1]
             bar = ("met" if end <= 0.5 * start else "NOT met") + " (<= 0.5)" if stage == "image" else "reported"
             first, last = f"{start:.4f} (step {values[0][0]})", f"{end:.4f} (step {values[-1][0]})"
-            lines.append(f"| {stage} | {first} | {last} | {end / start:.2f} | {bar} |")
+            lines.append(f"| {stage} | {first} | {last} | {end / start:.3f} | {bar} |")
     image = curves.get("loss/validation_image", [])
     if len(image) >= 3 and image[-1][1] > 0.5 * image[0][1]:
         (s0, v0), (s1, v1) = image[-3], image[-1]
