@@ -38,23 +38,16 @@ DEMO_CONFIG: dict[str, Any] = {
 
 def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
     """The tiny run configuration with the demo's budget (a few dozen steps: it shows the path, not a model)."""
-    from models.training.config import read_run_file
+    from models.training.config import read_run_file, stage_with_steps
 
     config = read_run_file("tiny")
     budget = {"image": image_steps, "video": video_steps}
     stages = [
-        _stage_with_steps(stage, budget[stage["name"]]) for stage in config["train"]["stages"] if budget[stage["name"]]
+        stage_with_steps(stage, budget[stage["name"]]) for stage in config["train"]["stages"] if budget[stage["name"]]
     ]
     every = max(1, max(budget.values()))
     config["train"].update(stages=stages, checkpoint_every=every, validate_every=every, log_every=10, sample_steps=5)
     return config
-
-
-def _stage_with_steps(stage: dict[str, Any], steps: int) -> dict[str, Any]:
-    """A stage of tiny.yaml cut (or stretched) to `steps`, its learning-rate warm-up scaled with it (a warm-up of
-    tiny.yaml's length would not fit the demo's few dozen steps)."""
-    warmup = stage.get("warmup_steps", 0) * steps // stage["steps"]
-    return dict(stage, steps=steps, warmup_steps=min(warmup, steps - 1))
 
 
 @click.command()

@@ -134,13 +134,14 @@ def main() -> None:
 
     from benchmark.metrics.pixel import psnr, ssim
     from curation.video.reader import read_video
-    from models.training.config import read_run_file
+    from models.training.config import read_run_file, stage_with_steps
 
     shards = prepare_shards(args.out, args.sources, args.seed)
     config = read_run_file("tiny")
-    for stage in config["train"]["stages"]:
-        override = args.image_steps if stage["name"] == "image" else args.video_steps
-        stage["steps"] = override or stage["steps"]
+    budget = {"image": args.image_steps, "video": args.video_steps}
+    config["train"]["stages"] = [
+        stage_with_steps(s, budget[s["name"]] or s["steps"]) for s in config["train"]["stages"]
+    ]
     config_path = args.out / "tiny-bench.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     run = args.out / "run"
