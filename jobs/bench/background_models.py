@@ -56,7 +56,9 @@ ROWS = (
     Row("disentangled-no-last-frame", "disentangled_tiny", {"disentangled": {"last_frame_concat": False}}, "ablation"),
     Row("animate-anywhere-no-epipolar", "animate_anywhere_tiny", {"animate_anywhere": {"epipolar_loss": False}},
         "ablation"),
-    Row("animate-anywhere-no-bml", "animate_anywhere_tiny", {"animate_anywhere": {"bml": False}}, "ablation"),
+    Row("animate-anywhere-no-bml", "animate_anywhere_tiny",
+        {"animate_anywhere": {"bml": False, "epipolar_loss": False}},
+        "ablation: BML off (the epipolar loss constrains its attention, so off too)"),
 )  # fmt: skip
 
 

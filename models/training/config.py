@@ -175,5 +175,7 @@ def read_run_file(name_or_path: str | os.PathLike) -> dict[str, Any]:
 def stage_with_steps(stage: dict[str, Any], steps: int) -> dict[str, Any]:
     """A run file's stage (plain data) cut or stretched to `steps`, its learning-rate warm-up scaled with it (a
     warm-up of the full stage's length would not fit a budget of a few dozen steps)."""
-    warmup = stage.get("warmup_steps", 0) * steps // stage["steps"]
-    return dict(stage, steps=steps, warmup_steps=min(warmup, steps - 1))
+    out = dict(stage, steps=steps)
+    if "warmup_steps" in stage:
+        out["warmup_steps"] = min(stage["warmup_steps"] * steps // stage["steps"], steps - 1)
+    return out
