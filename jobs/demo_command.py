@@ -38,11 +38,13 @@ DEMO_CONFIG: dict[str, Any] = {
 
 def demo_run_config(image_steps: int, video_steps: int) -> dict[str, Any]:
     """The tiny run configuration with the demo's budget (a few dozen steps: it shows the path, not a model)."""
-    from models.training.config import read_run_file
+    from models.training.config import read_run_file, stage_with_steps
 
     config = read_run_file("tiny")
     budget = {"image": image_steps, "video": video_steps}
-    stages = [dict(stage, steps=budget[stage["name"]]) for stage in config["train"]["stages"] if budget[stage["name"]]]
+    stages = [
+        stage_with_steps(stage, budget[stage["name"]]) for stage in config["train"]["stages"] if budget[stage["name"]]
+    ]
     every = max(1, max(budget.values()))
     config["train"].update(stages=stages, checkpoint_every=every, validate_every=every, log_every=10, sample_steps=5)
     return config

@@ -134,13 +134,14 @@ def main() -> None:
 
     from benchmark.metrics.pixel import psnr, ssim
     from curation.video.reader import read_video
-    from models.training.config import read_run_file
+    from models.training.config import read_run_file, stage_with_steps
 
     shards = prepare_shards(args.out, args.sources, args.seed)
     config = read_run_file("tiny")
-    for stage in config["train"]["stages"]:
-        override = args.image_steps if stage["name"] == "image" else args.video_steps
-        stage["steps"] = override or stage["steps"]
+    budget = {"image": args.image_steps, "video": args.video_steps}
+    config["train"]["stages"] = [
+        stage_with_steps(s, budget[s["name"]] or s["steps"]) for s in config["train"]["stages"]
+    ]
     config_path = args.out / "tiny-bench.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     run = args.out / "run"
@@ -187,6 +188,21 @@ def main() -> None:
     print(write_report("train_tiny", "jobs.bench.train_tiny", body).read_text())
 
 
+def _last_moves(curve: list[tuple[int, float]]) -> str:
+    """How the image-stage validation loss moved over its last two validations (what the run says of more steps)."""
+    if len(curve) < 3:
+        return ""
+    (s0, v0), (s1, v1) = curve[-3], curve[-1]
+    return f": its image-stage validation loss moved from {v0:.4f} to {v1:.4f} over its last {s1 - s0} steps"
+
+
+def _rate(stage: dict) -> str:
+    """The stage's learning rate as the report states it: peak, schedule, warm-up."""
+    warmup = stage.get("warmup_steps", 0)
+    schedule = stage.get("lr_schedule", "constant") + (f" after {warmup} warm-up steps" if warmup else "")
+    return f"learning rate {stage['learning_rate']:g}, {schedule}"
+
+
 def report_body(config: dict, curves: dict, scores: dict, clips: int, train_seconds: float, args: Any) -> str:
     stages = config["train"]["stages"]
     lines = ["## Budget, seeds, data", ""]
@@ -197,7 +213,7 @@ def report_body(config: dict, curves: dict, scores: dict, clips: int, train_seco
     lines.append(
         "- training: `backdrop train --config tiny` (random initialisation, seed "
         f"{config['model']['seed']}; train seed {config['train']['seed']}), "
-        + ", ".join(f"{s['name']} stage {s['steps']} steps of batch {s['batch_size']}" for s in stages)
+        + ", ".join(f"{s['name']} stage {s['steps']} steps of batch {s['batch_size']} ({_rate(s)})" for s in stages)
         + f"; {train_seconds / 60:.1f} min wall-clock in one process, one torch thread"
     )
     lines.append(
@@ -216,7 +232,7 @@ def report_body(config: dict, curves: dict, scores: dict, clips: int, train_seco
             start, end = values[0][1], values[-1][1]
             bar = ("met" if end <= 0.5 * start else "NOT met") + " (<= 0.5)" if stage == "image" else "reported"
             first, last = f"{start:.4f} (step {values[0][0]})", f"{end:.4f} (step {values[-1][0]})"
-            lines.append(f"| {stage} | {first} | {last} | {end / start:.2f} | {bar} |")
+            lines.append(f"| {stage} | {first} | {last} | {end / start:.3f} | {bar} |")
     image = curves.get("loss/validation_image", [])
     if len(image) >= 3 and image[-1][1] > 0.5 * image[0][1]:
         (s0, v0), (s1, v1) = image[-3], image[-1]
@@ -237,10 +253,9 @@ def report_body(config: dict, curves: dict, scores: dict, clips: int, train_seco
     if trained < repeated:
         lines.append(
             f'- the trained model stays below "reference frame repeated" in SSIM ({trained:.4f} vs {repeated:.4f}) '
-            "at this budget, and this run does not show which budget would change that: its validation loss had "
-            "flattened (above); the generated frames keep high-frequency noise (samples below), which points at the "
-            "low-noise end of denoising, where the anchor's min-SNR weighting puts the least weight (a likely cause, "
-            "not measured here)"
+            f"at this budget, and this run does not show which budget would change that{_last_moves(image)}; the "
+            "generated frames keep high-frequency noise (samples below), which points at the low-noise end of "
+            "denoising, where the anchor's min-SNR weighting puts the least weight (a likely cause, not measured here)"
         )
     else:
         lines.append(f'- the trained model is above "reference frame repeated" ({trained:.4f} vs {repeated:.4f})')
