@@ -147,18 +147,9 @@ class LPIPS(PixelMetric):
     @torch.inference_mode()
     def compute_frames(self, pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """pyiqa's LPIPS network on both videos' frames: on int8 limbs, or in float32 in channels-last layout."""
-        if self._int8 is not None:
-            return np.concatenate(
-                [
-                    self._int8.distance(
-                        torch.from_numpy(np.ascontiguousarray(pred[i : i + self.frame_batch])),
-                        torch.from_numpy(np.ascontiguousarray(ref[i : i + self.frame_batch])),
-                    )
-                    .double()
-                    .numpy()
-                    for i in range(0, pred.shape[0], self.frame_batch)
-                ]
-            )
+        if self._int8 is not None:  # one pair at a time (see lpips_int8): no frame batches
+            pairs = (torch.from_numpy(np.ascontiguousarray(v)) for v in (pred, ref))
+            return self._int8.distance(*pairs).double().numpy()
         net = self.scorer.net
         net.net.to(memory_format=torch.channels_last)
         out = []

@@ -21,18 +21,18 @@ motion) closer to 1 than the baseline's.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
 
 from jobs.bench.report import REPORTS, write_report
-from jobs.bench.train_tiny import CURATION, scalars, training_wall_clock
+from jobs.bench.train_tiny import CURATION, run_cli, scalars, training_wall_clock
+
+if TYPE_CHECKING:
+    from benchmark.definition import Benchmark
 
 PROTOCOL = "bd16-px128-free"
 METRICS = ("bg-camera", "bg-dynamics", "bg-track", "psnr", "ssim")
@@ -60,12 +60,6 @@ ROWS = (
         {"animate_anywhere": {"bml": False, "epipolar_loss": False}},
         "ablation: BML off (the epipolar loss constrains its attention, so off too)"),
 )  # fmt: skip
-
-
-def run_cli(*args: str) -> float:
-    began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "jobs.cli", *args], check=True)
-    return time.perf_counter() - began
 
 
 def prepare_benchmark(out: Path, sources: int, seed: int) -> tuple[Path, Path]:
@@ -106,11 +100,8 @@ def row_config(row: Row, image_steps: int | None, video_steps: int | None) -> di
     return {"model": model, "train": train}
 
 
-def moving_keys(bench: Path) -> list[str]:
-    from benchmark.definition import load_benchmark
-
-    loaded = load_benchmark(bench)
-    return [k for k in loaded.keys if (loaded.clip(k)["camera_label"] or "static") != "static"]
+def moving_keys(bench: Benchmark) -> list[str]:
+    return [k for k in bench.keys if (bench.clip(k)["camera_label"] or "static") != "static"]
 
 
 def summarise(rows: list[dict[str, Any]], keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -223,12 +214,9 @@ def what_the_budget_shows(summary: dict[str, dict[str, Any]], trained: list[str]
     return lines
 
 
-def report_body(args: Any, bench: Path, rows: list[Row], runs: dict[str, dict[str, Any]], summary: dict) -> str:
-    from benchmark.definition import load_benchmark
-
-    loaded = load_benchmark(bench)
+def report_body(args: Any, loaded: Benchmark, rows: list[Row], runs: dict[str, dict[str, Any]], summary: dict) -> str:
     calibration = loaded.info["calibration"]
-    moving = moving_keys(bench)
+    moving = moving_keys(loaded)
     # what the runs were trained with: the configuration files written beside them (tiny.yaml may have changed since)
     trains = [yaml.safe_load((args.out / "configs" / f"{r.name}.yaml").read_text())["train"] for r in rows]
     if any(t != trains[0] for t in trains):
@@ -305,6 +293,7 @@ def main() -> None:
         parser.error(f"unknown rows {unknown}; known: {list(known)}")
     rows = [known[n] for n in args.rows.split(",")]
 
+    from benchmark.definition import load_benchmark
     from benchmark.leaderboard import read_result_rows, write_leaderboard
 
     shards, bench = prepare_benchmark(args.out, args.sources, args.seed)
@@ -328,11 +317,12 @@ def main() -> None:
             runs[row.name]["validation"] = validation[-1][1]
 
     result_rows = read_result_rows([bench / "rows", *(args.out / "results" / r.name for r in rows)])
-    summary = summarise(result_rows, moving_keys(bench))
+    loaded = load_benchmark(bench)
+    summary = summarise(result_rows, moving_keys(loaded))
     plot(summary, [n for n in ["ground-truth", "frozen-background", *(r.name for r in rows)] if n in summary],
          REPORTS / "background_models.png")  # fmt: skip
     write_leaderboard([bench, *(args.out / "results" / r.name for r in rows)], args.out / "leaderboard.html")
-    body = report_body(args, bench, rows, runs, summary)
+    body = report_body(args, loaded, rows, runs, summary)
     print(write_report("background_models", "jobs.bench.background_models", body).read_text())
 
 

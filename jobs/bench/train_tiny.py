@@ -26,7 +26,8 @@ from jobs.bench.report import REPORTS, write_report
 CURATION = {"clips": {"frames": 24, "short_side": 128}, "tracks": {"grid_step": 8}, "quality": {"pyiqa": []}}
 
 
-def _cli(*args: str) -> float:
+def run_cli(*args: str) -> float:
+    """`python -m jobs.cli ARGS` in a process of its own (its peak memory its own); the seconds it took."""
     began = time.perf_counter()
     subprocess.run([sys.executable, "-m", "jobs.cli", *args], check=True)
     return time.perf_counter() - began
@@ -146,12 +147,12 @@ def main() -> None:
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
     run = args.out / "run"
     # A finished run is kept (run again, the script only redoes what is missing and rewrites the report).
-    _cli("train", "--config", str(config_path), "--shards", str(shards), "--out", str(run), "--engine", "local")
+    run_cli("train", "--config", str(config_path), "--shards", str(shards), "--out", str(run), "--engine", "local")
     train_seconds = training_wall_clock(run)
     generated = {}
     for name, step in (("trained", []), ("untrained", ["--checkpoint", "0"])):
         folder = args.out / f"generated-{name}"
-        _cli(
+        run_cli(
             "generate",
             "--run",
             str(run),
