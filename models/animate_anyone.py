@@ -186,8 +186,11 @@ class AnimateAnyone(nn.Module):
 
         scheduler = self.noise_scheduler
         noisy = scheduler.add_noise(latents, noise, timesteps)
-        epsilon = config.scheduler.prediction_type == "epsilon"
-        target = noise if epsilon else scheduler.get_velocity(latents, noise, timesteps)
+        target = {
+            "epsilon": lambda: noise,
+            "sample": lambda: latents,
+            "v_prediction": lambda: scheduler.get_velocity(latents, noise, timesteps),
+        }[config.scheduler.prediction_type]()
 
         frozen_conditioning = torch.no_grad() if stage == "video" else nullcontext()
         with frozen_conditioning:

@@ -46,8 +46,12 @@ class ModelConfigError(ValueError):
 
 @dataclass(frozen=True)
 class CodecConfig:
-    kind: str = "pixel_unshuffle"  # "pixel_unshuffle" (exact, training-free) or "vae" (diffusers AutoencoderKL)
-    factor: int = 8  # pixel-unshuffle downscale factor (latents have 3 * factor**2 channels)
+    # "pixel_unshuffle" (exact, training-free), "dct" (the lowest DCT frequencies of each patch: lossy, fixed, as few
+    # latent channels as a tiny UNet's first block can carry) or "vae" (diffusers AutoencoderKL)
+    kind: str = "pixel_unshuffle"
+    factor: int = 8  # pixel-unshuffle / dct patch size (pixel-unshuffle latents have 3 * factor**2 channels)
+    luma: int = 16  # dct: luminance frequencies kept per patch
+    chroma: int = 16  # dct: frequencies kept per patch of each of the two chroma channels
     # Latents are multiplied by this. Pixel-unshuffle: a power of two keeps the round trip exact. VAE: None means the
     # VAE's own `scaling_factor` (0.18215 for SD 1.5).
     scale: float | None = 1.0
@@ -60,14 +64,19 @@ class CodecConfig:
 
         known = set(inspect.signature(AutoencoderKL.__init__).parameters) - {"self"}
         _refuse_unknown(self.config, known, "codec.config")
-        if self.kind not in ("pixel_unshuffle", "vae"):
-            raise ModelConfigError(f"codec.kind must be 'pixel_unshuffle' or 'vae', got {self.kind!r}")
+        if self.kind not in ("pixel_unshuffle", "dct", "vae"):
+            raise ModelConfigError(f"codec.kind must be 'pixel_unshuffle', 'dct' or 'vae', got {self.kind!r}")
         if self.kind == "vae" and self.pretrained is None:
             raise ModelConfigError("codec.kind 'vae' needs codec.pretrained (a local AutoencoderKL folder)")
         if self.factor < 1:
             raise ModelConfigError(f"codec.factor must be at least 1, got {self.factor}")
-        if self.kind == "pixel_unshuffle" and not (self.scale and self.scale > 0):
-            raise ModelConfigError(f"codec.scale must be positive for pixel_unshuffle, got {self.scale}")
+        if self.kind in ("pixel_unshuffle", "dct") and not (self.scale and self.scale > 0):
+            raise ModelConfigError(f"codec.scale must be positive for {self.kind}, got {self.scale}")
+        if self.kind == "dct" and not (1 <= self.luma <= self.factor**2 and 0 <= self.chroma <= self.factor**2):
+            raise ModelConfigError(
+                f"codec.luma must be in 1..{self.factor**2} and codec.chroma in 0..{self.factor**2} for a "
+                f"{self.factor}x{self.factor} patch, got {self.luma} and {self.chroma}"
+            )
 
 
 @dataclass(frozen=True)
@@ -127,15 +136,19 @@ class SchedulerConfig:
     beta_end: float = 0.012
     beta_schedule: str = "scaled_linear"
     steps_offset: int = 1
-    prediction_type: str = "v_prediction"  # or "epsilon"
+    # or "epsilon", or "sample" (x0: the denoiser outputs the clean latents; a small model trained from scratch then
+    # ends its sampling on its own image, where a v- or epsilon-model leaves the noise it cannot yet predict)
+    prediction_type: str = "v_prediction"
     rescale_betas_zero_snr: bool = True  # zero terminal SNR (the anchor's enable_zero_snr)
     timestep_spacing: str = "trailing"  # trailing spacing starts sampling at the zero-SNR step
     noise_offset: float = 0.05  # per-(sample, channel) offset added to the training noise
     snr_gamma: float | None = 5.0  # min-SNR loss weighting; None or 0: plain MSE
 
     def __post_init__(self) -> None:
-        if self.prediction_type not in ("v_prediction", "epsilon"):
-            raise ModelConfigError(f"scheduler.prediction_type must be v_prediction or epsilon: {self.prediction_type}")
+        if self.prediction_type not in ("v_prediction", "epsilon", "sample"):
+            raise ModelConfigError(
+                f"scheduler.prediction_type must be v_prediction, epsilon or sample: {self.prediction_type}"
+            )
         if self.timestep_spacing not in ("linspace", "leading", "trailing"):
             raise ModelConfigError(f"scheduler.timestep_spacing unknown: {self.timestep_spacing!r}")
         if self.noise_offset < 0:

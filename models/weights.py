@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from curation.weights.registry import default_weights_dir
-from models.components.codecs import Codec, PixelUnshuffleCodec, VaeCodec
+from models.components.codecs import Codec, DctCodec, PixelUnshuffleCodec, VaeCodec
 from models.config import CodecConfig
 
 __all__ = ["MissingWeightsError", "build_codec", "check_matches", "load_unet2d", "resolve_pretrained"]
@@ -70,10 +70,12 @@ def load_unet2d(path: Path, expected: dict[str, Any]):
 
 
 def build_codec(config: CodecConfig, weights_dir: str | Path | None = None, random_init: bool = False) -> Codec:
-    """Pixel-unshuffle, or a VAE from its local folder (randomly initialised from `config.config` when
+    """Pixel-unshuffle, the DCT codec, or a VAE from its local folder (randomly initialised from `config.config` when
     `random_init`: same cost, meaningless latents, for speed checks)."""
     if config.kind == "pixel_unshuffle":
         return PixelUnshuffleCodec(config.factor, config.scale or 1.0)
+    if config.kind == "dct":
+        return DctCodec(config.factor, config.luma, config.chroma, config.scale or 1.0)
     if random_init:
         from diffusers import AutoencoderKL
 

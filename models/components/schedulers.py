@@ -45,11 +45,14 @@ def offset_noise(shape: tuple[int, ...], offset: float, generator: torch.Generat
 
 def min_snr_weights(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float | None) -> torch.Tensor:
     """Per-sample loss weights of min-SNR weighting (Hang et al. 2023), in the anchor's form: min(s, gamma) / s with
-    s = SNR + 1 for v-prediction (finite at zero terminal SNR) and s = SNR for epsilon. None or 0: all ones."""
+    s = SNR + 1 for v-prediction (finite at zero terminal SNR) and s = SNR for epsilon; min(SNR, gamma) for sample
+    (x0) prediction, the paper's form for it. None or 0: all ones."""
     if not gamma:
         return torch.ones(timesteps.shape, device=timesteps.device)
     alphas = scheduler.alphas_cumprod.to(timesteps.device)[timesteps].double()
     snr = alphas / (1 - alphas).clamp_min(1e-20)
+    if scheduler.config.prediction_type == "sample":
+        return snr.clamp_max(gamma).float()
     if scheduler.config.prediction_type == "v_prediction":
         snr = snr + 1
     # epsilon at zero SNR: weight 0 (the target carries no information about the image there).

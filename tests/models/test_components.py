@@ -3,11 +3,13 @@ reference attention that depends on the reference and on nothing else."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
 from models.animate_anyone import build_animate_anyone
-from models.components.codecs import PixelUnshuffleCodec
+from models.components.codecs import DctCodec, PixelUnshuffleCodec, dct_basis
 from models.components.unets import temporal_layers, temporal_layers_bypassed
 from models.config import named_model_config
 
@@ -38,6 +40,34 @@ def test_pixel_unshuffle_round_trip_is_exact() -> None:
     assert torch.equal(codec.decode(latents), images)
     # each latent vector is one 8x8 patch: the top-left latent holds the top-left patch, times the scale
     assert torch.equal(latents[0, :, 0, 0].view(3, 8, 8), images[0, :, :8, :8] * 2)
+
+
+def test_dct_codec_is_an_orthonormal_projection_on_low_frequencies() -> None:
+    basis = dct_basis(8, 16, 16).double()
+    assert basis.shape == (48, 192)
+    torch.testing.assert_close(basis @ basis.T, torch.eye(48, dtype=torch.float64), atol=1e-6, rtol=0)
+    codec = DctCodec(8, luma=16, chroma=16, scale=2.0)
+    assert (codec.latent_channels, codec.downscale) == (48, 8)
+    latents = torch.randn(2, 48, 4, 5, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(codec.encode(codec.decode(latents)), latents, atol=1e-5, rtol=0)
+    images = torch.rand(2, 3, 32, 40, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    projected = codec.decode(codec.encode(images))
+    torch.testing.assert_close(codec.decode(codec.encode(projected)), projected, atol=1e-5, rtol=0)
+    # the residual is orthogonal to what is kept (a projection), so it costs energy and never adds any
+    assert float((projected * (images - projected)).sum()).__abs__() < 1e-2
+    assert float(projected.square().sum()) < float(images.square().sum())
+    # an image made of flat colour plus slow ramps inside each patch keeps within 0.02 of itself
+    y, x = torch.meshgrid(torch.arange(32.0), torch.arange(40.0), indexing="ij")
+    smooth = torch.stack([0.2 + 0.01 * (x % 8), -0.3 + 0.02 * (y % 8), 0.1 * torch.ones_like(x)])[None]
+    lowest = codec.decode(codec.encode(smooth))
+    assert float((lowest - smooth).abs().max()) < 0.02 < float((smooth - smooth.mean()).abs().max())
+    # the first luminance coefficient is the patch's mean luminance times factor * sqrt(3) (orthonormal DC), times the
+    # scale
+    flat = torch.full((1, 3, 8, 8), 0.5)
+    torch.testing.assert_close(codec.encode(flat)[0, :, 0, 0][0], torch.tensor(0.5 * 8 * 3**0.5 * 2.0))
+    assert float(codec.encode(flat)[0, 1:].abs().max()) < 1e-5
+    with pytest.raises(ValueError, match=r"keep 1\.\.64"):
+        dct_basis(8, 0, 4)
 
 
 @torch.no_grad()
@@ -142,6 +172,9 @@ def test_schedules_have_zero_terminal_snr_and_min_snr_weights() -> None:
     torch.testing.assert_close(weights[0], (5 / (alpha / (1 - alpha) + 1)).float())  # high SNR: down-weighted
     assert float(weights[2]) == 1.0  # v-prediction at zero SNR: min(0 + 1, 5) / 1
     assert torch.equal(min_snr_weights(train, torch.tensor([3, 7]), None), torch.ones(2))
+    x0 = training_scheduler(dataclasses.replace(config, prediction_type="sample"))
+    weights = min_snr_weights(x0, torch.tensor([0, 999]), 5.0)
+    assert float(weights[0]) == 5.0 and float(weights[1]) < 1e-6  # x0 loss: min(SNR, 5), nothing at zero SNR
     g = torch.Generator().manual_seed(0)
     noise = offset_noise((2, 4, 3, 8, 8), 0.0, g)
     offset = offset_noise((2, 4, 3, 8, 8), 1.0, torch.Generator().manual_seed(0)) - noise

@@ -62,8 +62,10 @@ def test_unknown_keys_are_refused_naming_key_and_file(tmp_path: Path, where: tup
     [
         ({"resolution": [100, 128]}, "multiples of 8"),
         ({"context_overlap": 8}, "context_overlap"),
-        ({"scheduler": {"prediction_type": "sample"}}, "prediction_type"),
+        ({"scheduler": {"prediction_type": "x0"}}, "prediction_type"),
         ({"codec": {"kind": "vae"}}, "pretrained"),
+        ({"codec": {"kind": "dct", "luma": 65}}, r"codec.luma must be in 1\.\.64"),
+        ({"codec": {"kind": "dct", "scale": 0}}, "positive for dct"),
     ],
 )
 def test_bad_values_are_refused(change: dict, message: str) -> None:
