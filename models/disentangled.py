@@ -7,7 +7,9 @@ to the noisy latent's features after the denoiser's input convolution ("dual enc
 Long videos are generated clip by clip: the last frame of the previous clip is concatenated (as latents, along
 channels) with the noisy latents of the next, whose first frame it becomes; a CLIP token of the first reference is
 injected at every clip beside the clip's own (the handed-over frame's). backdrop's variant (`warped_reference`) also
-feeds the reference, person masked out, warped by a homography fitted to the sampled tracks.
+feeds the reference, person masked out, warped by a homography fitted to the sampled tracks: to the track guider (4
+more channels of its map) and, as latents, concatenated with the noisy latents like the handed-over frame (extra
+input channels of the denoiser: where the background goes is then an input the denoiser can copy).
 
 Stages: "image" trains the baseline's image-stage parts and the track guider (no handover: the extra input channels
 are zero); "video" trains the temporal layers, the Temporal Motion Block and the denoiser's input convolution (which
@@ -54,10 +56,11 @@ class DisentangledAnimator(AnimateAnyone):
     def _check_shapes(self) -> None:
         unet = self.denoising_unet.config
         latent = self.codec.latent_channels
-        concat = self.config.disentangled.last_frame_concat
-        if unet.in_channels != latent * (2 if concat else 1) or unet.out_channels != latent:
+        d = self.config.disentangled
+        if unet.in_channels != latent * (1 + extra_latent_inputs(self.config)) or unet.out_channels != latent:
             raise ValueError(f"UNet in/out channels {unet.in_channels}/{unet.out_channels} for {latent} latent "
-                             f"channels (last_frame_concat={concat})")  # fmt: skip
+                             f"channels (last_frame_concat={d.last_frame_concat}, "
+                             f"warped_reference={d.warped_reference})")  # fmt: skip
 
     # --- stages ------------------------------------------------------------------------------------------------
     def trainable_parameters(self, stage: str) -> list[nn.Parameter]:
@@ -85,17 +88,36 @@ class DisentangledAnimator(AnimateAnyone):
             return local
         return torch.cat([local, self.image_encoder(reference)], dim=1)
 
-    def denoiser_input(self, noisy_latents: torch.Tensor, handover_latents: torch.Tensor | None = None) -> torch.Tensor:
-        """The denoiser's input (`denoise(..., handover_latents=)`): noisy latents [B, C, F, h, w], with the
-        handed-over frame's latents [B, C, h, w] (zeros for none) repeated over the frames and concatenated along
-        channels when the config says so. `denoise`'s `pose_features` are the combined guider features."""
-        if not self.config.disentangled.last_frame_concat:
-            return noisy_latents
-        if handover_latents is None:
-            handover = torch.zeros_like(noisy_latents)
-        else:
-            handover = handover_latents[:, :, None].expand_as(noisy_latents).to(noisy_latents.dtype)
-        return torch.cat([noisy_latents, handover], dim=1)
+    def warped_latents(self, track_maps: torch.Tensor) -> torch.Tensor:
+        """The warped reference of track maps [B, F, 7, H, W] (channels 3-5 its colour in [0, 1], 6 its validity),
+        mid-grey where nothing lands, as latents [B, C, F, h, w]."""
+        maps = track_maps.to(self.device, torch.float32)
+        images = (maps[:, :, 3:6] * 2 - 1) * maps[:, :, 6:7]
+        return self.encode_frames(images)
+
+    def denoiser_input(
+        self,
+        noisy_latents: torch.Tensor,
+        handover_latents: torch.Tensor | None = None,
+        warped_latents: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """The denoiser's input (`denoise(..., handover_latents=, warped_latents=)`): noisy latents [B, C, F, h, w],
+        then, when the config says so, the handed-over frame's latents [B, C, h, w] (zeros for none) repeated over
+        the frames, and the warped reference's latents [B, C, F, h, w], along channels. `denoise`'s `pose_features`
+        are the combined guider features."""
+        d = self.config.disentangled
+        inputs = [noisy_latents]
+        if d.last_frame_concat:
+            if handover_latents is None:
+                inputs.append(torch.zeros_like(noisy_latents))
+            else:
+                inputs.append(handover_latents[:, :, None].expand_as(noisy_latents).to(noisy_latents.dtype))
+        if d.warped_reference:
+            if warped_latents is None or warped_latents.shape != noisy_latents.shape:
+                shape = None if warped_latents is None else tuple(warped_latents.shape)
+                raise ValueError(f"warped_reference needs warped latents {tuple(noisy_latents.shape)}, got {shape}")
+            inputs.append(warped_latents.to(noisy_latents.dtype))
+        return torch.cat(inputs, dim=1) if len(inputs) > 1 else noisy_latents
 
     # --- training hooks (AnimateAnyone.training_loss) ----------------------------------------------------------
     def draw_training_inputs(self, batch: dict, stage: str, latents: torch.Tensor, draw) -> dict:
@@ -106,7 +128,11 @@ class DisentangledAnimator(AnimateAnyone):
         if stage != "video" or not self.config.disentangled.last_frame_concat:
             given = torch.zeros_like(given)
         handover = latents[:, :, 0] * given[:, None, None, None]
-        return {"given": given, "handover_latents": handover}
+        extra = {"given": given, "handover_latents": handover}
+        if self.config.disentangled.warped_reference:
+            with torch.no_grad():
+                extra["warped_latents"] = self.warped_latents(batch["track_maps"])
+        return extra
 
     def image_tokens(self, reference: torch.Tensor, batch: dict, extra: dict) -> torch.Tensor:
         first = batch["frames"][:, 0].to(reference)
@@ -121,17 +147,23 @@ class DisentangledAnimator(AnimateAnyone):
         return self.combine(pose_features, track, track_maps.shape[1])
 
     def denoise_inputs(self, extra: dict) -> dict:
-        return {"handover_latents": extra["handover_latents"]}
+        return {"handover_latents": extra["handover_latents"], "warped_latents": extra.get("warped_latents")}
+
+
+def extra_latent_inputs(config: ModelConfig) -> int:
+    """How many latent-sized inputs a disentangled config concatenates with the noisy latents."""
+    d = config.disentangled
+    return int(d.last_frame_concat) + int(d.warped_reference)
 
 
 def build_disentangled(
     config: ModelConfig, weights_dir: str | Path | None = None, random_init: bool = False
 ) -> DisentangledAnimator:
     """The disentangled model a config describes: the baseline's parts (as `build_animate_anyone` makes them; the
-    denoiser's input convolution widened for the handed-over frame), a track guider and a Temporal Motion Block,
-    randomly initialised from config.seed."""
+    denoiser's input convolution widened for the handed-over frame and the warped reference), a track guider and a
+    Temporal Motion Block, randomly initialised from config.seed."""
     d = config.disentangled
-    parts = build_animate_anyone_parts(config, weights_dir, random_init, 1 if d.last_frame_concat else 0)
+    parts = build_animate_anyone_parts(config, weights_dir, random_init, extra_latent_inputs(config))
     embedding = parts[3].config.block_out_channels[0]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed + 1)

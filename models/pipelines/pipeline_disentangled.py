@@ -59,6 +59,7 @@ class DisentangledPipeline(AnimationPipeline):
         device = model.device
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
         handover_on = config.disentangled.last_frame_concat
+        warped_on = config.disentangled.warped_reference
         poses = as_poses(pose_sequence)
         maps = torch.as_tensor(track_maps).float()
         num_frames, height, width = poses.shape[0], poses.shape[2], poses.shape[3]
@@ -81,7 +82,10 @@ class DisentangledPipeline(AnimationPipeline):
                     model.track_features(maps[None, span.start : span.stop].to(device)),
                     len(span),
                 )
-                latents = self._sample(span, features, tokens, handover, guidance_scale, generator, num_inference_steps)
+                warped = model.warped_latents(maps[None, span.start : span.stop]) if warped_on else None
+                latents = self._sample(
+                    span, features, tokens, handover, guidance_scale, generator, num_inference_steps, warped
+                )
                 frames = model.decode_latents(latents)[0].clamp(-1, 1)  # [len, 3, H, W]
                 clips.append(frames)
                 handover_image = frames[-1:] if handover_on else None
@@ -100,8 +104,9 @@ class DisentangledPipeline(AnimationPipeline):
         guidance_scale: float,
         generator: torch.Generator,
         num_inference_steps: int,
+        warped: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """The latents [1, C, len, h, w] of one clip."""
+        """The latents [1, C, len, h, w] of one clip; `warped`: the warped reference's latents (the variant)."""
         device = self.model.device
         size = features.shape[-2:]
         shape = (1, self.model.codec.latent_channels, len(span), *size)
@@ -115,7 +120,9 @@ class DisentangledPipeline(AnimationPipeline):
             return x
 
         def predict(x: torch.Tensor, timestep: torch.Tensor) -> torch.Tensor:
-            return self.predict(x, timestep, tokens, features, guidance_scale, handover_latents=handover)
+            return self.predict(
+                x, timestep, tokens, features, guidance_scale, handover_latents=handover, warped_latents=warped
+            )
 
         hold = hold_first_frame if handover is not None else None
         latents = self.denoising_loop(latents, num_inference_steps, generator, predict, hold)

@@ -83,8 +83,9 @@ def test_ablation_switches() -> None:
     assert no_concat.denoising_unet.config.in_channels == 192 and no_concat.motion_block is None
     assert no_concat.tokens(torch.zeros(1, 3, 64, 64), None).shape == (1, 1, 32)
     assert background_inputs_for(no_concat.config).inverse_mask is False
-    variant = micro_config("disentangled", disentangled={"warped_reference": True})
-    assert build_model(variant).track_guider.config.conditioning_channels == 7
+    variant = build_model(micro_config("disentangled", disentangled={"warped_reference": True}))
+    assert variant.track_guider.config.conditioning_channels == 7
+    assert variant.denoising_unet.config.in_channels == 3 * 192  # noisy, handed-over and warped latents
     assert build_model(micro_config("disentangled")).denoising_unet.config.in_channels == 384
 
 
@@ -105,3 +106,31 @@ def test_each_stage_trains_and_the_loss_falls() -> None:
     model.zero_grad()
     start, end = steps_lower_the_loss(model, video, "video", 20)
     assert end < start, (start, end)
+
+
+def test_the_variant_feeds_the_warped_reference_to_the_denoiser_as_latents() -> None:
+    variant = build_model(micro_config("disentangled", disentangled={"warped_reference": True})).eval()
+    batch = random_batch(4, channels=7, seed=6)
+    maps = batch["track_maps"]
+    warped = variant.warped_latents(maps)
+    assert warped.shape == (2, 192, 4, 8, 8)
+    # the exact codec: a latent vector is one 8x8 patch of the masked warped colour, mid-grey (0) where invalid
+    patch = (maps[1, 2, 3:6, :8, :8] * 2 - 1) * maps[1, 2, 6, :8, :8]
+    torch.testing.assert_close(warped[1, :, 2, 0, 0].view(3, 8, 8), patch)
+    with torch.no_grad():
+        variant.denoising_unet.conv_in.weight[:, 384:].normal_(0, 0.1)  # trained-looking: the input matters
+        noisy = torch.randn(2, 192, 4, 8, 8, generator=torch.Generator().manual_seed(7))
+        t, tokens = torch.tensor([500, 500]), variant.tokens(batch["reference"], None)
+        variant.write_reference(variant.codec.encode(batch["reference"]), tokens)
+        features = variant.combine(variant.pose_features(batch["pose_images"]), variant.track_features(maps), 4)
+        seen = variant.denoise(noisy, t, tokens, features, warped_latents=warped)
+        other = variant.denoise(noisy, t, tokens, features, warped_latents=torch.zeros_like(warped))
+        assert (seen - other).abs().mean() > 1e-4
+        with pytest.raises(ValueError, match="warped latents"):
+            variant.denoise(noisy, t, tokens, features)
+    video = DisentangledPipeline(variant)(
+        batch["reference"][0], batch["pose_images"][0], maps[0], num_inference_steps=2, guidance_scale=2.0
+    )
+    assert video.shape == (4, 64, 64, 3)
+    start, end = steps_lower_the_loss(variant, random_batch(1, channels=7, seed=8), "image", 20)
+    assert end < 0.85 * start, (start, end)
