@@ -4,7 +4,8 @@ trained on the same follow-camera synthetic shards with the same budget and seed
 same test split. Writes reports/background_models.md and reports/background_models.png.
 
     python -m jobs.bench.background_models [--sources 24] [--image-steps N] [--video-steps N]
-        [--rows animate-anyone,disentangled,...] [--inference-steps 10] [--out out/bench/background_models]
+        [--rows animate-anyone,disentangled,...] [--inference-steps 10] [--codec dct] [--prediction sample]
+        [--out out/bench/background_models]
 
 Everything goes through the commands a user runs: `backdrop synth --camera follow`'s corpus, the curate job
 (sequential engine, 24-frame clips at 128 px), `backdrop bench define` (protocol bd16-px128-free: the suite's
@@ -23,19 +24,20 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 import yaml
 
+from jobs.bench.background_models_report import (
+    PROTOCOL,
+    moving_keys,
+    plot,
+    report_body,
+    summarise,
+    write_frame_strip,
+)
 from jobs.bench.report import REPORTS, write_report
 from jobs.bench.train_tiny import CURATION, run_cli, scalars, training_wall_clock
-
-if TYPE_CHECKING:
-    from benchmark.definition import Benchmark
-
-PROTOCOL = "bd16-px128-free"
-METRICS = ("bg-camera", "bg-dynamics", "bg-track", "psnr", "ssim")
 
 
 @dataclass(frozen=True)
@@ -88,193 +90,39 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def row_config(row: Row, image_steps: int | None, video_steps: int | None) -> dict[str, Any]:
-    """The row's run configuration: its model section (with the row's switches and name) and tiny.yaml's training."""
+# What every row's tiny model section gets on top of its configuration file, by `--codec` and `--prediction`. The
+# tiny files' x8 pixel-unshuffle gives 192 latent channels to a UNet whose first block is 64 wide, so two thirds of a
+# latent are out of the denoiser's reach and v-prediction sampling ends on noise it cannot predict; an earlier run of
+# this comparison (tiny files as they are, 200 + 100 steps) gave every trained row SSIM 0.05 and noise for frames.
+# "dct" keeps each 8x8 patch's 16 lowest DCT frequencies of the luminance and of both chroma channels (48 channels,
+# 27.5 dB round trip on the synthetic frames); "sample" has the denoiser predict the clean latents (x0), plain MSE
+# (min-SNR weights would give the high-noise steps, where the conditioning decides the image, almost no weight).
+CODECS = {
+    "dct": {"codec": {"kind": "dct", "factor": 8, "luma": 16, "chroma": 16, "scale": 1.0},
+            "unet": {"config": {"in_channels": 48, "out_channels": 48}}},
+    "pixel_unshuffle": {},
+}  # fmt: skip
+PREDICTIONS = {
+    "sample": {"scheduler": {"prediction_type": "sample", "snr_gamma": None}},
+    "v_prediction": {},
+}
+
+
+def row_config(
+    row: Row, image_steps: int | None, video_steps: int | None, codec: str = "dct", prediction: str = "sample"
+) -> dict[str, Any]:
+    """The row's run configuration: its model section (with the comparison's codec and prediction, the row's
+    switches and name) and tiny.yaml's training with the given steps."""
     from models.training.config import read_run_file, stage_with_steps
 
     train = read_run_file("tiny")["train"]
     budget = {"image": image_steps, "video": video_steps}
     train["stages"] = [stage_with_steps(s, budget[s["name"]] or s["steps"]) for s in train["stages"]]
-    model = _merge(read_run_file(row.config)["model"], row.overrides)
+    model = read_run_file(row.config)["model"]
+    for extra in (CODECS[codec], PREDICTIONS[prediction], row.overrides):
+        model = _merge(model, extra)
     model["name"] = row.name
     return {"model": model, "train": train}
-
-
-def moving_keys(bench: Benchmark) -> list[str]:
-    return [k for k in bench.keys if (bench.clip(k)["camera_label"] or "static") != "static"]
-
-
-def summarise(rows: list[dict[str, Any]], keys: list[str]) -> dict[str, dict[str, Any]]:
-    """model -> metric -> {mean, low, high, n} over `keys` (95% bootstrap interval over clips)."""
-    from benchmark.bootstrap import bootstrap_interval
-
-    out: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        if row["metric"] not in METRICS or not row.get("per_video"):
-            continue
-        values = [row["per_video"][k] for k in keys if row["per_video"].get(k) is not None]
-        values = [v for v in values if np.isfinite(v)]
-        if not values:
-            continue
-        interval = bootstrap_interval(values)
-        out.setdefault(row["model"], {})[row["metric"]] = {
-            "mean": float(np.mean(values)),
-            "low": interval.low if interval else float("nan"),
-            "high": interval.high if interval else float("nan"),
-            "n": len(values),
-        }
-    return out
-
-
-def plot(summary: dict[str, dict[str, Any]], order: list[str], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(12, 0.45 * len(order) + 1.8), dpi=110, sharey=True)
-    y = np.arange(len(order))
-    for axis, metric, label in (
-        (axes[0], "bg-camera", "bg-camera (px, lower is better)"),
-        (axes[1], "bg-dynamics", "bg-dynamics (generated / true motion, 1 is ideal)"),
-    ):
-        stats = [summary.get(m, {}).get(metric) for m in order]
-        mean = np.array([s["mean"] if s else np.nan for s in stats])
-        low = np.array([s["low"] if s else np.nan for s in stats])
-        high = np.array([s["high"] if s else np.nan for s in stats])
-        axis.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="o", capsize=3)
-        if metric == "bg-dynamics":
-            axis.axvline(1.0, color="grey", linestyle="--", linewidth=1)
-        axis.set_xlabel(label)
-        axis.grid(alpha=0.3)
-    axes[0].set_yticks(y, order)
-    axes[0].invert_yaxis()
-    figure.suptitle("moving-camera test clips: mean and 95% bootstrap interval over clips")
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-
-
-def _cell(stats: dict[str, Any] | None, digits: int) -> str:
-    if not stats:
-        return "-"
-    return f"{stats['mean']:.{digits}f} [{stats['low']:.{digits}f}, {stats['high']:.{digits}f}]"
-
-
-def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
-    base = summary.get("animate-anyone", {})
-    lines = []
-    dis, ref = summary.get("disentangled", {}).get("bg-camera"), base.get("bg-camera")
-    if dis and ref:
-        met = dis["high"] < ref["low"]
-        lines.append(
-            f"- disentangled `bg-camera` below the baseline's, intervals apart: **{'met' if met else 'NOT met'}** "
-            f"({_cell(dis, 2)} px vs {_cell(ref, 2)} px)"
-        )
-    else:
-        lines.append("- disentangled vs baseline `bg-camera`: not measured (a row is missing)")
-    anywhere, ref = summary.get("animate-anywhere", {}).get("bg-dynamics"), base.get("bg-dynamics")
-    if anywhere and ref:
-        met = abs(anywhere["mean"] - 1) < abs(ref["mean"] - 1)
-        apart = anywhere["low"] > ref["high"] or anywhere["high"] < ref["low"]
-        lines.append(
-            f"- AnimateAnywhere-style `bg-dynamics` closer to 1 than the baseline's: **{'met' if met else 'NOT met'}** "
-            f"({_cell(anywhere, 3)} vs {_cell(ref, 3)}; intervals {'apart' if apart else 'overlap'})"
-        )
-    else:
-        lines.append("- AnimateAnywhere-style vs baseline `bg-dynamics`: not measured (a row is missing)")
-    return lines
-
-
-def what_the_budget_shows(summary: dict[str, dict[str, Any]], trained: list[str]) -> list[str]:
-    """Whether the trained rows reproduce the clips at all at this budget (else the suite measures noise)."""
-    ssim = [summary[n]["ssim"]["mean"] for n in trained if "ssim" in summary.get(n, {})]
-    repeated = summary.get("reference-repeated", {}).get("ssim")
-    frozen = summary.get("frozen-background", {}).get("bg-camera")
-    if not ssim or not repeated or max(ssim) >= repeated["mean"]:
-        return []
-    lines = [
-        "## What this budget shows",
-        "",
-        f'- every trained row stays far below "reference repeated" in SSIM ({min(ssim):.3f}-{max(ssim):.3f} against '
-        f"{repeated['mean']:.3f}): at this budget the models do not yet reproduce the clips, so the background suite "
-        "tracks noise in their videos and the bars cannot separate the models",
-    ]
-    camera = [summary[n]["bg-camera"]["mean"] for n in trained if "bg-camera" in summary.get(n, {})]
-    if frozen and camera:
-        lines.append(
-            f"- their `bg-camera` ({min(camera):.2f}-{max(camera):.2f} px) is the frozen background's "
-            f"({frozen['mean']:.2f} px): no camera motion is recovered from any generated video"
-        )
-    lines.append(
-        "- what would change that, not measured here: a budget at which the baseline itself reproduces the clips; "
-        'tiny.yaml\'s full budget does not yet reach "reference repeated" either (reports/train_tiny.md), so a '
-        "longer CPU budget or the GPU configurations (`*_sd15.yaml`) are the next to measure"
-    )
-    return lines
-
-
-def report_body(args: Any, loaded: Benchmark, rows: list[Row], runs: dict[str, dict[str, Any]], summary: dict) -> str:
-    calibration = loaded.info["calibration"]
-    moving = moving_keys(loaded)
-    # what the runs were trained with: the configuration files written beside them (tiny.yaml may have changed since)
-    trains = [yaml.safe_load((args.out / "configs" / f"{r.name}.yaml").read_text())["train"] for r in rows]
-    if any(t != trains[0] for t in trains):
-        raise SystemExit("the rows were trained with different `train:` sections: rerun them with one budget")
-    train = trains[0]
-    stages = ", ".join(
-        f"{s['name']} {s['steps']} steps of batch {s['batch_size']} at lr {s['learning_rate']:g} "
-        f"({s.get('lr_schedule', 'constant')}, warm-up {s.get('warmup_steps', 0)})"
-        for s in train["stages"]
-    )
-    lines = [
-        "## Budget, seeds, data",
-        "",
-        f"- data: {args.sources} follow-camera synthetic sources (`backdrop synth --camera follow`, seed {args.seed}), "
-        f"curated at 128 px into 24-frame clips; test split 20% of sources: {len(loaded.keys)} test clips, "
-        f"{len(moving)} with a moving camera",
-        f"- training, every row: random initialisation, model seed and train seed {train['seed']}, {stages}; "
-        "one process, one torch thread",
-        f"- benchmark: protocol {PROTOCOL}; calibration on these clips: noise floor bg-track "
-        f"{calibration['noise_floor_px']['bg-track']:.3g} px, separation {calibration['separation']['bg-track']:.1f}x "
-        f"(bg-track) and {calibration['separation']['bg-camera']:.1f}x (bg-camera)",
-        f"- generation: `backdrop bench run --model RUN --steps {args.inference_steps}` (DDIM, seed 0)",
-        "",
-        "## Bars (moving-camera test clips)",
-        "",
-        *bars(summary),
-        "",
-        "![comparison](background_models.png)",
-        "",
-        "## Rows (moving-camera test clips; mean [95% bootstrap interval over clips])",
-        "",
-        "| row | what | bg-camera (px) | bg-dynamics | bg-track (px) | PSNR (dB) | SSIM | train min | val. loss |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
-    ]
-    order = ["ground-truth", "reference-warped", "frozen-background", "reference-repeated"]
-    for name in order + [r.name for r in rows]:
-        if name not in summary:
-            continue
-        what = next((r.what for r in rows if r.name == name), "training-free")
-        run = runs.get(name, {})
-        minutes = f"{run['train_seconds'] / 60:.1f}" if "train_seconds" in run else "-"
-        loss = f"{run['validation']:.4f}" if "validation" in run else "-"
-        s = summary[name]
-        lines.append(
-            f"| {name} | {what} | {_cell(s.get('bg-camera'), 2)} | {_cell(s.get('bg-dynamics'), 3)} | "
-            f"{_cell(s.get('bg-track'), 2)} | {_cell(s.get('psnr'), 2)} | {_cell(s.get('ssim'), 3)} | {minutes} | "
-            f"{loss} |"
-        )
-    lines += ["", *what_the_budget_shows(summary, [r.name for r in rows])]
-    lines += [
-        "",
-        "`val. loss`: the last validation loss of the video stage (fixed test clips and noise). The training-free rows "
-        "bracket what the suite can tell: ground truth (its floor), the reference warped by the true camera (the "
-        "background's motion right, the person frozen), the frozen background and the reference repeated (a frozen "
-        "background: what both papers say human-animation models produce).",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -285,6 +133,9 @@ def main() -> None:
     parser.add_argument("--image-steps", type=int, default=None, help="default: tiny.yaml's")
     parser.add_argument("--video-steps", type=int, default=None, help="default: tiny.yaml's")
     parser.add_argument("--inference-steps", type=int, default=10)
+    parser.add_argument("--codec", choices=list(CODECS), default="dct", help="every row's codec (see CODECS)")
+    parser.add_argument("--prediction", choices=list(PREDICTIONS), default="sample", help="every row's target")
+    parser.add_argument("--report", default="background_models", help="reports/NAME.md, NAME.png, NAME_frames.png")
     parser.add_argument("--rows", default=",".join(r.name for r in ROWS), help="comma-separated row names")
     args = parser.parse_args()
     known = {r.name: r for r in ROWS}
@@ -301,7 +152,8 @@ def main() -> None:
     for row in rows:
         config_path = args.out / "configs" / f"{row.name}.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)
-        config_path.write_text(yaml.safe_dump(row_config(row, args.image_steps, args.video_steps), sort_keys=False))
+        config = row_config(row, args.image_steps, args.video_steps, args.codec, args.prediction)
+        config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         run = args.out / "runs" / row.name
         print(f"== {row.name}: training ({config_path})", flush=True)
         run_cli("train", "--config", str(config_path), "--shards", str(shards), "--out", str(run), "--engine", "local")
@@ -319,11 +171,13 @@ def main() -> None:
     result_rows = read_result_rows([bench / "rows", *(args.out / "results" / r.name for r in rows)])
     loaded = load_benchmark(bench)
     summary = summarise(result_rows, moving_keys(loaded))
-    plot(summary, [n for n in ["ground-truth", "frozen-background", *(r.name for r in rows)] if n in summary],
-         REPORTS / "background_models.png")  # fmt: skip
+    order = ["ground-truth", "reference-warped", "frozen-background", *(r.name for r in rows)]
+    plot(summary, [n for n in order if n in summary],
+         REPORTS / f"{args.report}.png")  # fmt: skip
+    write_frame_strip(result_rows, REPORTS / f"{args.report}_frames.png")
     write_leaderboard([bench, *(args.out / "results" / r.name for r in rows)], args.out / "leaderboard.html")
     body = report_body(args, loaded, rows, runs, summary)
-    print(write_report("background_models", "jobs.bench.background_models", body).read_text())
+    print(write_report(args.report, "jobs.bench.background_models", body).read_text())
 
 
 if __name__ == "__main__":

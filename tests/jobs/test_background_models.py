@@ -1,0 +1,66 @@
+"""The comparison script's pieces that decide what it measures: every row gets the same training section and the
+comparison's codec and prediction on top of its own switches, the configs build into models whose input widths fit,
+and the bars read the bootstrap intervals the way the issue states them."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.bench.background_models import ROWS, row_config
+from jobs.bench.background_models_report import bars
+from models.config import load_model_config
+from models.registry import build_model
+
+
+def test_every_row_shares_the_budget_and_gets_the_codec_and_prediction() -> None:
+    configs = {row.name: row_config(row, 30, 10, "dct", "sample") for row in ROWS}
+    trains = [c["train"] for c in configs.values()]
+    assert all(t == trains[0] for t in trains)
+    assert [(s["name"], s["steps"]) for s in trains[0]["stages"]] == [("image", 30), ("video", 10)]
+    for name, config in configs.items():
+        model = config["model"]
+        assert model["name"] == name
+        assert model["codec"]["kind"] == "dct" and model["unet"]["config"]["in_channels"] == 48
+        assert model["scheduler"]["prediction_type"] == "sample" and model["scheduler"]["snr_gamma"] is None
+    assert configs["disentangled-no-last-frame"]["model"]["disentangled"]["last_frame_concat"] is False
+    assert configs["animate-anywhere-no-bml"]["model"]["animate_anywhere"] == pytest.approx(
+        {**configs["animate-anywhere"]["model"]["animate_anywhere"], "bml": False, "epipolar_loss": False}
+    )
+    # the files' own codec when asked: the earlier measurement's setting
+    plain = row_config(ROWS[0], None, None, "pixel_unshuffle", "v_prediction")["model"]
+    assert plain["codec"]["kind"] == "pixel_unshuffle" and plain["scheduler"]["prediction_type"] == "v_prediction"
+
+
+@pytest.mark.parametrize("name", ["animate-anyone", "disentangled-warped", "disentangled-no-last-frame"])
+def test_the_row_configs_build(name: str) -> None:
+    row = next(r for r in ROWS if r.name == name)
+    model = build_model(load_model_config(row_config(row, 1, 1)["model"]))
+    inputs = {"animate-anyone": 1, "disentangled-warped": 3, "disentangled-no-last-frame": 1}[name]
+    assert model.codec.latent_channels == 48
+    assert model.denoising_unet.config.in_channels == 48 * inputs
+
+
+def _stats(mean: float, low: float, high: float) -> dict:
+    return {"mean": mean, "low": low, "high": high, "n": 10}
+
+
+def test_bars_need_intervals_apart_for_the_camera_and_closeness_to_one_for_the_dynamics() -> None:
+    summary = {
+        "animate-anyone": {"bg-camera": _stats(8.0, 6.5, 9.5), "bg-dynamics": _stats(0.2, 0.1, 0.3)},
+        "disentangled": {"bg-camera": _stats(5.0, 3.0, 6.6)},  # below, but the intervals overlap
+        "animate-anywhere": {"bg-dynamics": _stats(0.5, 0.2, 0.8)},
+    }
+    lines = bars(summary)
+    assert len(lines) == 2 and "**NOT met**" in lines[0] and "**met**" in lines[1] and "overlap" in lines[1]
+    summary["disentangled"]["bg-camera"] = _stats(2.0, 1.0, 3.0)
+    summary["animate-anywhere"]["bg-dynamics"] = _stats(1.9, 1.5, 2.3)  # 0.9 from 1 against the baseline's 0.8
+    lines = bars(summary)
+    assert "**met**" in lines[0] and "**NOT met**" in lines[1] and "SSIM" not in lines[0]
+    # backdrop's variant gets its own, labelled line; a row below the reference repeated's SSIM is said to be
+    summary["disentangled-warped"] = {"bg-camera": _stats(1.0, 0.8, 1.2)}
+    summary["animate-anyone"]["ssim"] = _stats(0.2, 0.19, 0.21)
+    summary["reference-repeated"] = {"ssim": _stats(0.4, 0.35, 0.45)}
+    lines = bars(summary)
+    assert "backdrop's variant (not the bar's)" in lines[1] and "**met**" in lines[1]
+    assert "animate-anyone's SSIM 0.200 is below the reference repeated's 0.400" in lines[0]
+    assert "not measured" in bars({"animate-anyone": {}})[0]
