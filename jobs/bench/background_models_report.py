@@ -236,7 +236,8 @@ def report_body(args: Any, loaded: Benchmark, rows: list[Row], runs: dict[str, d
     lines += [
         "",
         "`val. loss`: the last validation loss of the video stage (fixed test clips and noise; an MSE on the "
-        "prediction target, so it compares rows of one setting only). The training-free rows "
+        "prediction target, so it compares rows of one setting only); `train min`: training wall-clock, which varies "
+        "with what else runs on the machine. The training-free rows "
         "bracket what the suite can tell: ground truth (its floor), the reference warped by the true camera (the "
         "background's motion right, the person frozen), the frozen background and the reference repeated (a frozen "
         "background: what both papers say human-animation models produce).",

@@ -67,13 +67,14 @@ def dct_basis(factor: int, luma: int, chroma: int) -> torch.Tensor:
 
 
 class DctCodec(Codec):
-    """A fixed lossy codec without parameters: each factor x factor patch keeps its lowest 2-D DCT frequencies, more
-    of the luminance than of the chroma (`dct_basis`), so a tiny UNet whose first block is as wide as the latent can
-    represent (and so denoise) every latent channel; the x8 pixel-unshuffle's 192 channels into a 64-wide first block
-    leave two thirds of each latent out of the denoiser's reach. The basis is orthonormal: decode(encode(x)) is the
-    projection of x on the kept frequencies and encode(decode(z)) == z up to float rounding."""
+    """A fixed lossy codec without parameters: each factor x factor patch keeps its lowest 2-D DCT frequencies of the
+    luminance and of both chroma channels (`dct_basis`; 16 each: 48 channels), so a tiny UNet whose first block is as
+    wide as the latent can represent (and so denoise) every latent channel; the x8 pixel-unshuffle's 192 channels
+    into a 64-wide first block leave two thirds of each latent out of the denoiser's reach. The basis is
+    orthonormal: decode(encode(x)) is the projection of x on the kept frequencies and encode(decode(z)) == z up to
+    float rounding."""
 
-    def __init__(self, factor: int = 8, luma: int = 32, chroma: int = 8, scale: float = 1.0) -> None:
+    def __init__(self, factor: int = 8, luma: int = 16, chroma: int = 16, scale: float = 1.0) -> None:
         super().__init__()
         self.factor = factor
         self.scale = float(scale)
