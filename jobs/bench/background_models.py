@@ -174,7 +174,7 @@ def main() -> None:
     order = ["ground-truth", "reference-warped", "frozen-background", *(r.name for r in rows)]
     plot(summary, [n for n in order if n in summary],
          REPORTS / f"{args.report}.png")  # fmt: skip
-    write_frame_strip(result_rows, REPORTS / f"{args.report}_frames.png")
+    write_frame_strip(result_rows, REPORTS / f"{args.report}_frames.jpg")
     write_leaderboard([bench, *(args.out / "results" / r.name for r in rows)], args.out / "leaderboard.html")
     body = report_body(args, loaded, rows, runs, summary)
     print(write_report(args.report, "jobs.bench.background_models", body).read_text())
