@@ -186,11 +186,13 @@ class AnimateAnyone(nn.Module):
 
         scheduler = self.noise_scheduler
         noisy = scheduler.add_noise(latents, noise, timesteps)
-        target = {
-            "epsilon": lambda: noise,
-            "sample": lambda: latents,
-            "v_prediction": lambda: scheduler.get_velocity(latents, noise, timesteps),
-        }[config.scheduler.prediction_type]()
+        prediction_type = config.scheduler.prediction_type
+        if prediction_type == "epsilon":
+            target = noise
+        elif prediction_type == "sample":
+            target = latents
+        else:
+            target = scheduler.get_velocity(latents, noise, timesteps)
 
         frozen_conditioning = torch.no_grad() if stage == "video" else nullcontext()
         with frozen_conditioning:
