@@ -4,7 +4,7 @@ trained on the same follow-camera synthetic shards with the same budget and seed
 same test split. Writes reports/background_models.md and reports/background_models.png.
 
     python -m jobs.bench.background_models [--sources 24] [--image-steps N] [--video-steps N]
-        [--rows animate-anyone,disentangled,...] [--inference-steps 10] [--codec dct] [--prediction sample]
+        [--video-lr LR] [--video-lr-schedule cosine] [--rows animate-anyone,disentangled,...] [--inference-steps 10] [--codec dct] [--prediction sample]
         [--out out/bench/background_models]
 
 Everything goes through the commands a user runs: `backdrop synth --camera follow`'s corpus, the curate job
@@ -38,6 +38,7 @@ from jobs.bench.background_models_report import (
 )
 from jobs.bench.report import REPORTS, write_report
 from jobs.bench.train_tiny import CURATION, run_cli, scalars, training_wall_clock
+from models.training.config import LR_SCHEDULES
 
 
 @dataclass(frozen=True)
@@ -109,15 +110,27 @@ PREDICTIONS = {
 
 
 def row_config(
-    row: Row, image_steps: int | None, video_steps: int | None, codec: str = "dct", prediction: str = "sample"
+    row: Row,
+    image_steps: int | None,
+    video_steps: int | None,
+    codec: str = "dct",
+    prediction: str = "sample",
+    video_lr: float | None = None,
+    video_lr_schedule: str | None = None,
 ) -> dict[str, Any]:
     """The row's run configuration: its model section (with the comparison's codec and prediction, the row's
-    switches and name) and tiny.yaml's training with the given steps."""
+    switches and name) and tiny.yaml's training with the given steps (and, where given, the video stage's learning
+    rate and schedule)."""
     from models.training.config import read_run_file, stage_with_steps
 
     train = read_run_file("tiny")["train"]
     budget = {"image": image_steps, "video": video_steps}
     train["stages"] = [stage_with_steps(s, budget[s["name"]] or s["steps"]) for s in train["stages"]]
+    for stage in train["stages"]:
+        if stage["name"] == "video" and video_lr is not None:
+            stage["learning_rate"] = video_lr
+        if stage["name"] == "video" and video_lr_schedule is not None:
+            stage["lr_schedule"] = video_lr_schedule
     model = read_run_file(row.config)["model"]
     for extra in (CODECS[codec], PREDICTIONS[prediction], row.overrides):
         model = _merge(model, extra)
@@ -132,6 +145,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--image-steps", type=int, default=None, help="default: tiny.yaml's")
     parser.add_argument("--video-steps", type=int, default=None, help="default: tiny.yaml's")
+    parser.add_argument("--video-lr", type=float, default=None, help="default: tiny.yaml's (1e-4)")
+    parser.add_argument("--video-lr-schedule", choices=LR_SCHEDULES, default=None, help="default: tiny.yaml's")
     parser.add_argument("--inference-steps", type=int, default=10)
     parser.add_argument("--codec", choices=list(CODECS), default="dct", help="every row's codec (see CODECS)")
     parser.add_argument("--prediction", choices=list(PREDICTIONS), default="sample", help="every row's target")
@@ -152,7 +167,9 @@ def main() -> None:
     for row in rows:
         config_path = args.out / "configs" / f"{row.name}.yaml"
         config_path.parent.mkdir(parents=True, exist_ok=True)
-        config = row_config(row, args.image_steps, args.video_steps, args.codec, args.prediction)
+        config = row_config(
+            row, args.image_steps, args.video_steps, args.codec, args.prediction, args.video_lr, args.video_lr_schedule
+        )
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
         run = args.out / "runs" / row.name
         print(f"== {row.name}: training ({config_path})", flush=True)

@@ -31,6 +31,15 @@ def test_every_row_shares_the_budget_and_gets_the_codec_and_prediction() -> None
     assert plain["codec"]["kind"] == "pixel_unshuffle" and plain["scheduler"]["prediction_type"] == "v_prediction"
 
 
+def test_the_video_stage_learning_rate_is_set_for_every_row_and_leaves_the_image_stage() -> None:
+    default = row_config(ROWS[0], 30, 10)["train"]["stages"]
+    for row in ROWS:
+        image, video = row_config(row, 30, 10, video_lr=1e-3, video_lr_schedule="cosine")["train"]["stages"]
+        assert image == default[0]
+        assert video == {**default[1], "learning_rate": 1e-3, "lr_schedule": "cosine"}
+    assert default[1]["learning_rate"] != 1e-3  # tiny.yaml's own, which the options replace
+
+
 @pytest.mark.parametrize("name", ["animate-anyone", "disentangled-warped", "disentangled-no-last-frame"])
 def test_the_row_configs_build(name: str) -> None:
     row = next(r for r in ROWS if r.name == name)
