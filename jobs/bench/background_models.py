@@ -4,8 +4,8 @@ trained on the same follow-camera synthetic shards with the same budget and seed
 same test split. Writes reports/background_models.md and reports/background_models.png.
 
     python -m jobs.bench.background_models [--sources 24] [--image-steps N] [--video-steps N]
-        [--video-lr LR] [--video-lr-schedule cosine] [--rows animate-anyone,disentangled,...] [--inference-steps 10] [--codec dct] [--prediction sample]
-        [--out out/bench/background_models]
+        [--video-lr LR] [--video-lr-schedule cosine] [--rows animate-anyone,disentangled,...]
+        [--inference-steps 10] [--codec dct] [--prediction sample] [--out out/bench/background_models]
 
 Everything goes through the commands a user runs: `backdrop synth --camera follow`'s corpus, the curate job
 (sequential engine, 24-frame clips at 128 px), `backdrop bench define` (protocol bd16-px128-free: the suite's
