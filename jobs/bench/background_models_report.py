@@ -176,6 +176,12 @@ def what_the_rows_show(summary: dict[str, dict[str, Any]], trained: list[str]) -
             + ": at this budget they do not reproduce the reference, so the suite tracks the motion of their "
             "generated blur"
         )
+    slower = [n for n in others if "bg-dynamics" in summary[n] and summary[n]["bg-dynamics"]["high"] < 1]
+    if slower:
+        lines.append(
+            "- of those, less background motion than the truth (`bg-dynamics` interval below 1), what both papers "
+            "say of human-animation models: " + ", ".join(f"{n} {_cell(summary[n]['bg-dynamics'], 3)}" for n in slower)
+        )
     return lines
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.bench.background_models import ROWS, row_config
-from jobs.bench.background_models_report import bars
+from jobs.bench.background_models_report import bars, what_the_rows_show
 from models.config import load_model_config
 from models.registry import build_model
 
@@ -73,3 +73,33 @@ def test_bars_need_intervals_apart_for_the_camera_and_closeness_to_one_for_the_d
     assert "backdrop's variant (not the bar's)" in lines[1] and "**met**" in lines[1]
     assert "animate-anyone's SSIM 0.200 is below the reference repeated's 0.400" in lines[0]
     assert "not measured" in bars({"animate-anyone": {}})[0]
+
+
+def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by_their_motion() -> None:
+    summary = {
+        "frozen-background": {"bg-camera": _stats(8.0, 6.5, 9.7), "ssim": _stats(0.47, 0.42, 0.51)},
+        "reference-repeated": {"ssim": _stats(0.425, 0.37, 0.47)},
+        "follows": {
+            "bg-camera": _stats(1.2, 1.0, 1.4),
+            "bg-dynamics": _stats(0.9, 0.85, 0.95),
+            "ssim": _stats(0.47, 0.4, 0.5),
+        },
+        "still": {
+            "bg-camera": _stats(8.2, 6.9, 9.9),
+            "bg-dynamics": _stats(0.41, 0.31, 0.5),
+            "ssim": _stats(0.2, 0.19, 0.21),
+        },
+        "blur": {
+            "bg-camera": _stats(104.0, 49.0, 168.0),
+            "bg-dynamics": _stats(5.0, 3.4, 6.9),
+            "ssim": _stats(0.2, 0.2, 0.22),
+        },
+    }
+    lines = what_the_rows_show(summary, ["follows", "still", "blur"])
+    follow = next(line for line in lines if line.startswith("- background that follows the camera"))
+    assert "follows 1.20 [1.00, 1.40] px" in follow and "still" not in follow and "blur" not in follow
+    others = next(line for line in lines if line.startswith("- the other rows"))
+    assert "(still, blur)" in others and "`bg-camera` 8.20-104.00 px" in others
+    slower = next(line for line in lines if line.startswith("- of those, less background motion"))
+    assert slower.endswith(": still 0.410 [0.310, 0.500]")  # not the row that follows the camera, at 0.9
+    assert what_the_rows_show({"reference-repeated": summary["reference-repeated"]}, ["still"]) == []
