@@ -125,12 +125,11 @@ def row_config(
 
     train = read_run_file("tiny")["train"]
     budget = {"image": image_steps, "video": video_steps}
-    train["stages"] = [stage_with_steps(s, budget[s["name"]] or s["steps"]) for s in train["stages"]]
-    for stage in train["stages"]:
-        if stage["name"] == "video" and video_lr is not None:
-            stage["learning_rate"] = video_lr
-        if stage["name"] == "video" and video_lr_schedule is not None:
-            stage["lr_schedule"] = video_lr_schedule
+    video = {"learning_rate": video_lr, "lr_schedule": video_lr_schedule}
+    extra = {"image": {}, "video": {k: v for k, v in video.items() if v is not None}}
+    train["stages"] = [
+        {**stage_with_steps(s, budget[s["name"]] or s["steps"]), **extra[s["name"]]} for s in train["stages"]
+    ]
     model = read_run_file(row.config)["model"]
     for extra in (CODECS[codec], PREDICTIONS[prediction], row.overrides):
         model = _merge(model, extra)
