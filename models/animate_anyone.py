@@ -62,7 +62,7 @@ class AnimateAnyone(nn.Module):
         self.denoising_unet = denoising_unet
         self.pose_guider = pose_guider
         self.bank = ReferenceBank()
-        attach_reference_attention(reference_unet, denoising_unet, self.bank, config.reference_positions)
+        attach_reference_attention(reference_unet, denoising_unet, self.bank)
         self.noise_scheduler = training_scheduler(config.scheduler)
         self._check_shapes()
 
@@ -122,7 +122,6 @@ class AnimateAnyone(nn.Module):
         """Runs the ReferenceNet at timestep 0 on reference latents [B, C, h, w], filling the bank that the next
         denoiser calls read; `keep` ([B] bool) masks the reference out for some samples (classifier-free guidance)."""
         self.bank.clear()
-        self.bank.grid = (reference_latents.shape[-2], reference_latents.shape[-1])
         timestep = torch.zeros(reference_latents.shape[0], dtype=torch.long, device=reference_latents.device)
         self.reference_unet(reference_latents, timestep, encoder_hidden_states=image_embeds, return_dict=False)
         # All kept: no mask at all (and no per-layer check of it).

@@ -216,10 +216,6 @@ class ModelConfig:
     image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     reference_drop: float = 0.1  # fraction of training samples without reference and image embedding (for guidance)
-    # A fixed 2D sine-cosine position code on the reference attention's queries and keys, so that a randomly
-    # initialised UNet can copy the reference place by place (models.components.reference_attention); the anchor and
-    # the pretrained (SD 1.5) configurations have none.
-    reference_positions: bool = False
     context_frames: int = 24  # long videos: temporal window length
     context_overlap: int = 4  # frames shared by neighbouring windows (blended)
     seed: int = 0  # seed of the random initialisation of every part not loaded from weights
