@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.bench.background_models import ROWS, row_config
+from jobs.bench.background_models import DEFAULT_ROWS, ROWS, row_config
 from jobs.bench.background_models_report import bars, what_the_rows_show
 from models.config import load_model_config
 from models.registry import build_model
@@ -73,6 +73,19 @@ def test_bars_need_intervals_apart_for_the_camera_and_closeness_to_one_for_the_d
     assert "backdrop's variant (not the bar's)" in lines[1] and "**met**" in lines[1]
     assert "animate-anyone's SSIM 0.200 is below the reference repeated's 0.400" in lines[0]
     assert "not measured" in bars({"animate-anyone": {}})[0]
+    # the full-grid AnimateAnywhere row, where it ran, gets its own line, read the same way
+    summary["animate-anywhere-full-grid"] = {"bg-dynamics": _stats(0.7, 0.6, 0.8)}
+    lines = bars(summary)
+    assert len(lines) == 4 and "16x16 grid" in lines[3] and "**met**" in lines[3] and "apart" in lines[3]
+
+
+def test_the_full_grid_row_runs_the_bml_on_every_grid_and_only_when_asked() -> None:
+    rows = {row.name: row for row in ROWS}
+    full, plain = (row_config(rows[n], 1, 1)["model"] for n in ("animate-anywhere-full-grid", "animate-anywhere"))
+    assert full == {**plain, "name": "animate-anywhere-full-grid",
+                    "animate_anywhere": {**plain["animate_anywhere"], "max_tokens": 256}}  # fmt: skip
+    assert plain["animate_anywhere"]["max_tokens"] == 64  # the 8x8 grid's tokens: the 16x16 grid (256) left out
+    assert "animate-anywhere-full-grid" not in DEFAULT_ROWS and len(DEFAULT_ROWS) == len(ROWS) - 1
 
 
 def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by_their_motion() -> None:
