@@ -62,12 +62,13 @@ ROWS = (
     Row("animate-anywhere-no-bml", "animate_anywhere_tiny",
         {"animate_anywhere": {"bml": False, "epipolar_loss": False}},
         "ablation: BML off (the epipolar loss constrains its attention, so off too)"),
-    # Opt-in (`--rows`): the tiny file runs the BML's 3D branch on the 8x8 and 4x4 grids only, since on the 16x16
-    # grid a video step takes about 6x longer; this row runs it there too, as the sd15 file does.
+    # Opt-in (`--rows`): the tiny file runs the BML's 3D branch on the 8x8 and 4x4 grids only; this row runs it on
+    # the 16x16 grid too, as the sd15 file does, and trains for longer (58 minutes against 34 in
+    # reports/background_models_video.md).
     Row("animate-anywhere-full-grid", "animate_anywhere_tiny", {"animate_anywhere": {"max_tokens": 256}},
         "AnimateAnywhere, BML on the 16x16 grid too"),
 )  # fmt: skip
-#: The rows `--rows` gives by default: all but the opt-in full-grid row, whose video stage is about 6x slower.
+#: The rows `--rows` gives by default: all but the opt-in full-grid row, the slowest to train.
 DEFAULT_ROWS = tuple(r.name for r in ROWS if r.name != "animate-anywhere-full-grid")
 
 
