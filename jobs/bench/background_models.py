@@ -159,8 +159,9 @@ def main() -> None:
     parser.add_argument("--codec", choices=list(CODECS), default="dct", help="every row's codec (see CODECS)")
     parser.add_argument("--prediction", choices=list(PREDICTIONS), default="sample", help="every row's target")
     parser.add_argument("--report", default="background_models", help="reports/NAME.md, NAME.png, NAME_frames.png")
+    opt_in = ", ".join(r.name for r in ROWS if r.name not in DEFAULT_ROWS)
     parser.add_argument(
-        "--rows", default=",".join(DEFAULT_ROWS), help=f"comma-separated row names (default: all but {ROWS[-1].name})"
+        "--rows", default=",".join(DEFAULT_ROWS), help=f"comma-separated row names (default: all but {opt_in})"
     )
     args = parser.parse_args()
     known = {r.name: r for r in ROWS}
