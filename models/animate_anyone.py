@@ -67,9 +67,10 @@ class AnimateAnyone(nn.Module):
         self._check_shapes()
 
     def _check_shapes(self) -> None:
-        unet = self.denoising_unet.config
-        if not self.codec.latent_channels == unet.in_channels == unet.out_channels:
-            raise ValueError(f"codec gives {self.codec.latent_channels} latent channels, UNet takes {unet.in_channels}")
+        unet, latent = self.denoising_unet.config, self.codec.latent_channels
+        if unet.in_channels != latent * (1 + self.config.reference_concat) or unet.out_channels != latent:
+            raise ValueError(f"codec gives {latent} latent channels, UNet takes {unet.in_channels} and gives "
+                             f"{unet.out_channels} (reference_concat={self.config.reference_concat})")  # fmt: skip
         if self.pose_guider.downscale != self.codec.downscale:
             raise ValueError(f"PoseGuider downscales x{self.pose_guider.downscale}, the codec x{self.codec.downscale}")
         if self.image_encoder.embedding_dim != unet.cross_attention_dim:
@@ -126,6 +127,9 @@ class AnimateAnyone(nn.Module):
         self.reference_unet(reference_latents, timestep, encoder_hidden_states=image_embeds, return_dict=False)
         # All kept: no mask at all (and no per-layer check of it).
         self.bank.keep = None if keep is None or bool(keep.all()) else keep
+        if self.config.reference_concat:  # a dropped reference is zeros, as widened inputs start
+            kept = 1.0 if keep is None else keep.to(reference_latents.dtype)[:, None, None, None]
+            self.bank.latents = reference_latents * kept
 
     def denoise(
         self,
@@ -225,8 +229,16 @@ class AnimateAnyone(nn.Module):
         return {}
 
     def denoiser_input(self, noisy_latents: torch.Tensor) -> torch.Tensor:
-        """What the denoiser reads, from the noisy latents and `denoise`'s extra inputs: the noisy latents here."""
-        return noisy_latents
+        """What the denoiser reads, from the noisy latents [B, C, F, h, w] and `denoise`'s extra inputs: the noisy
+        latents, and with `reference_concat` the reference latents of the last `write_reference` on every frame."""
+        if not self.config.reference_concat:
+            return noisy_latents
+        reference = self.bank.latents
+        if reference is None or reference.shape[0] != noisy_latents.shape[0]:
+            shape = None if reference is None else tuple(reference.shape)
+            raise ValueError(f"reference_concat: no reference latents for {len(noisy_latents)} samples, got {shape}")
+        frames = reference[:, :, None].expand(-1, -1, noisy_latents.shape[2], -1, -1).to(noisy_latents.dtype)
+        return torch.cat([noisy_latents, frames], dim=1)
 
     def denoiser_context(self, pose_features: torch.Tensor | None) -> AbstractContextManager:
         """Entered around every denoiser call, with the features `denoise` adds; nothing here."""
@@ -243,7 +255,7 @@ def build_animate_anyone(
     """The model a config describes. Parts with a `pretrained` folder load from it (relative to `weights_dir`,
     default `backdrop weights`'s directory) with local_files_only=True; the others, and all of them when
     `random_init` (speed checks without weights), are initialised randomly from the config, seeded by config.seed."""
-    return AnimateAnyone(config, *build_animate_anyone_parts(config, weights_dir, random_init))
+    return AnimateAnyone(config, *build_animate_anyone_parts(config, weights_dir, random_init, config.reference_concat))
 
 
 def build_animate_anyone_parts(

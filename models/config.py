@@ -216,6 +216,10 @@ class ModelConfig:
     image_encoder: ImageEncoderConfig = field(default_factory=ImageEncoderConfig)
     scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
     reference_drop: float = 0.1  # fraction of training samples without reference and image embedding (for guidance)
+    # backdrop's CPU-scale setting, not the anchor's: the reference's latents also concatenated with the noisy latents
+    # on every frame, a direct path to the reference; a randomly initialised reference attention does not learn to
+    # copy at CPU budgets (reports/reference_copy_video.md). Baseline and AnimateAnywhere kinds only.
+    reference_concat: bool = False
     context_frames: int = 24  # long videos: temporal window length
     context_overlap: int = 4  # frames shared by neighbouring windows (blended)
     seed: int = 0  # seed of the random initialisation of every part not loaded from weights
@@ -233,6 +237,11 @@ class ModelConfig:
             raise ModelConfigError(f"frames must be at least 1, got {self.frames}")
         if not 0 <= self.reference_drop < 1:
             raise ModelConfigError(f"reference_drop must be in [0, 1), got {self.reference_drop}")
+        if self.reference_concat and self.kind == "disentangled":
+            raise ModelConfigError(
+                "reference_concat is for the animate_anyone and animate_anywhere kinds; the disentangled model's "
+                "input takes the handed-over frame and the warped reference"
+            )
         if not 0 <= self.context_overlap < self.context_frames:
             raise ModelConfigError(
                 f"need 0 <= context_overlap < context_frames, got {self.context_overlap}, {self.context_frames}"

@@ -32,10 +32,12 @@ class ReferenceBank:
     def __init__(self) -> None:
         self.features: dict[str, torch.Tensor] = {}
         self.keep: torch.Tensor | None = None
+        self.latents: torch.Tensor | None = None  # the reference latents a `reference_concat` model's input reads
 
     def clear(self) -> None:
         self.features.clear()
         self.keep = None
+        self.latents = None
 
     def __len__(self) -> int:
         return len(self.features)
