@@ -68,6 +68,13 @@ ROWS = (
     # reports/background_models_video.md).
     Row("animate-anywhere-full-grid", "animate_anywhere_tiny", {"animate_anywhere": {"max_tokens": 256}},
         "AnimateAnywhere, BML on the 16x16 grid too", default=False),
+    # Opt-in: backdrop's CPU-scale setting `reference_concat` (models/config.py) on the baseline and AnimateAnywhere,
+    # a direct path to the reference beside the reference attention, which does not learn to copy at these budgets
+    # (reports/reference_copy_video.md); the two compare with each other.
+    Row("animate-anyone-reference-concat", "tiny", {"reference_concat": True},
+        "the baseline, + the reference concatenated (backdrop's setting)", default=False),
+    Row("animate-anywhere-reference-concat", "animate_anywhere_tiny", {"reference_concat": True},
+        "AnimateAnywhere, + the reference concatenated (backdrop's setting)", default=False),
 )  # fmt: skip
 DEFAULT_ROWS = tuple(r.name for r in ROWS if r.default)
 

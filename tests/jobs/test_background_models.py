@@ -40,11 +40,20 @@ def test_the_video_stage_learning_rate_is_set_for_every_row_and_leaves_the_image
     assert default[1]["learning_rate"] != 1e-3  # tiny.yaml's own, which the options replace
 
 
-@pytest.mark.parametrize("name", ["animate-anyone", "disentangled-warped", "disentangled-no-last-frame"])
+INPUTS = {
+    "animate-anyone": 1,
+    "disentangled-warped": 3,
+    "disentangled-no-last-frame": 1,
+    "animate-anyone-reference-concat": 2,
+    "animate-anywhere-reference-concat": 2,
+}
+
+
+@pytest.mark.parametrize("name", list(INPUTS))
 def test_the_row_configs_build(name: str) -> None:
     row = next(r for r in ROWS if r.name == name)
     model = build_model(load_model_config(row_config(row, 1, 1)["model"]))
-    inputs = {"animate-anyone": 1, "disentangled-warped": 3, "disentangled-no-last-frame": 1}[name]
+    inputs = INPUTS[name]
     assert model.codec.latent_channels == 48
     assert model.denoising_unet.config.in_channels == 48 * inputs
 
@@ -77,6 +86,14 @@ def test_bars_need_intervals_apart_for_the_camera_and_closeness_to_one_for_the_d
     summary["animate-anywhere-full-grid"] = {"bg-dynamics": _stats(0.7, 0.6, 0.8)}
     lines = bars(summary)
     assert len(lines) == 4 and "16x16 grid" in lines[3] and "**met**" in lines[3] and "apart" in lines[3]
+    # with the reference concatenated, AnimateAnywhere is read against the baseline with it too, not the plain one:
+    # 0.3 from 1 is closer than the plain baseline's 0.8, but not than the concatenating baseline's 0.05
+    summary["animate-anywhere-reference-concat"] = {"bg-dynamics": _stats(0.7, 0.6, 0.8)}
+    assert len(bars(summary)) == 4  # its baseline did not run: no line
+    summary["animate-anyone-reference-concat"] = {"bg-dynamics": _stats(0.95, 0.9, 1.0)}
+    lines = bars(summary)
+    assert len(lines) == 5 and "reference concatenated" in lines[4] and "**NOT met**" in lines[4]
+    assert "(0.700 [0.600, 0.800] vs 0.950 [0.900, 1.000]; intervals apart" in lines[4]
 
 
 def test_the_full_grid_row_runs_the_bml_on_every_grid_and_only_when_asked() -> None:
@@ -85,7 +102,16 @@ def test_the_full_grid_row_runs_the_bml_on_every_grid_and_only_when_asked() -> N
     assert full == {**plain, "name": "animate-anywhere-full-grid",
                     "animate_anywhere": {**plain["animate_anywhere"], "max_tokens": 256}}  # fmt: skip
     assert plain["animate_anywhere"]["max_tokens"] == 64  # the 8x8 grid's tokens: the 16x16 grid (256) left out
-    assert "animate-anywhere-full-grid" not in DEFAULT_ROWS and len(DEFAULT_ROWS) == len(ROWS) - 1
+    opt_in = {"animate-anywhere-full-grid", "animate-anyone-reference-concat", "animate-anywhere-reference-concat"}
+    assert {row.name for row in ROWS} - set(DEFAULT_ROWS) == opt_in
+
+
+def test_the_reference_concat_rows_differ_from_their_plain_rows_by_that_switch_alone() -> None:
+    rows = {row.name: row for row in ROWS}
+    for plain_name in ("animate-anyone", "animate-anywhere"):
+        name = f"{plain_name}-reference-concat"
+        concat, plain = (row_config(rows[n], 1, 1)["model"] for n in (name, plain_name))
+        assert concat == {**plain, "name": name, "reference_concat": True}
 
 
 def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by_their_motion() -> None:
@@ -108,11 +134,19 @@ def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by
             "ssim": _stats(0.2, 0.2, 0.22),
         },
     }
-    lines = what_the_rows_show(summary, ["follows", "still", "blur"])
+    summary["copies"] = {
+        "bg-camera": _stats(7.9, 6.5, 9.6),
+        "bg-dynamics": _stats(0.05, 0.01, 0.09),
+        "ssim": _stats(0.5, 0.45, 0.55),
+    }
+    lines = what_the_rows_show(summary, ["follows", "still", "blur", "copies"])
     follow = next(line for line in lines if line.startswith("- background that follows the camera"))
     assert "follows 1.20 [1.00, 1.40] px" in follow and "still" not in follow and "blur" not in follow
     others = next(line for line in lines if line.startswith("- the other rows"))
     assert "(still, blur)" in others and "`bg-camera` 8.20-104.00 px" in others
+    sharp = next(line for line in lines if line.startswith("- reproducing the reference"))
+    assert sharp.endswith("without following the camera: copies `bg-camera` 7.90 [6.50, 9.60] px")
     slower = next(line for line in lines if line.startswith("- of those, less background motion"))
-    assert slower.endswith(": still 0.410 [0.310, 0.500]")  # not the row that follows the camera, at 0.9
+    # not the row that follows the camera, at 0.9
+    assert slower.endswith(": still 0.410 [0.310, 0.500], copies 0.050 [0.010, 0.090]")
     assert what_the_rows_show({"reference-repeated": summary["reference-repeated"]}, ["still"]) == []
