@@ -255,7 +255,8 @@ def build_animate_anyone(
     """The model a config describes. Parts with a `pretrained` folder load from it (relative to `weights_dir`,
     default `backdrop weights`'s directory) with local_files_only=True; the others, and all of them when
     `random_init` (speed checks without weights), are initialised randomly from the config, seeded by config.seed."""
-    return AnimateAnyone(config, *build_animate_anyone_parts(config, weights_dir, random_init, config.reference_concat))
+    extra_inputs = int(config.reference_concat)
+    return AnimateAnyone(config, *build_animate_anyone_parts(config, weights_dir, random_init, extra_inputs))
 
 
 def build_animate_anyone_parts(

@@ -112,7 +112,7 @@ def build_animate_anywhere(
     temporal layers (randomly initialised from config.seed; zero-initialised outputs, so it starts as the
     baseline)."""
     a = config.animate_anywhere
-    parts = build_animate_anyone_parts(config, weights_dir, random_init, config.reference_concat)
+    parts = build_animate_anyone_parts(config, weights_dir, random_init, int(config.reference_concat))
     codec, _, _, denoiser, pose_guider = parts
     context = None
     if a.bml:

@@ -24,15 +24,15 @@ __all__ = [
 
 
 class ReferenceBank:
-    """Self-attention inputs of the ReferenceNet by processor name ([B, tokens, channels] each), and which samples
-    use them (`keep`, [B] bool; None: all). Filled by one ReferenceNet forward, read by the denoiser, cleared before
-    the next step's ReferenceNet forward (not after the denoiser's: gradient checkpointing recomputes the reading
-    blocks during backward and needs the bank then)."""
+    """Self-attention inputs of the ReferenceNet by processor name ([B, tokens, channels] each), which samples use
+    them (`keep`, [B] bool; None: all) and, for a `reference_concat` model, the reference latents (`latents`). Filled
+    by one ReferenceNet forward, read by the denoiser, cleared before the next step's ReferenceNet forward (not after
+    the denoiser's: gradient checkpointing recomputes the reading blocks during backward and needs the bank then)."""
 
     def __init__(self) -> None:
         self.features: dict[str, torch.Tensor] = {}
         self.keep: torch.Tensor | None = None
-        self.latents: torch.Tensor | None = None  # the reference latents a `reference_concat` model's input reads
+        self.latents: torch.Tensor | None = None
 
     def clear(self) -> None:
         self.features.clear()
