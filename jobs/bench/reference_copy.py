@@ -35,11 +35,10 @@ from curation.shards.indexed import indexed_dataset
 from jobs.bench.report import write_report
 from models.config import load_model_config
 from models.data.conditioning import clip_example, collate_examples
+from models.generation import load_trained_model
 from models.registry import build_model
-from models.training.checkpoints import find_checkpoint, load_model_weights
 from models.training.config import TrainConfig, train_config_from_dict
 from models.training.loop import WorkerContext, optimiser_step, start_stage
-from models.training.run_dir import read_run
 
 TIMESTEPS = (999, 500)
 TARGETS = ("other frame", "identity")
@@ -105,13 +104,6 @@ def probe_batch(clips: Any, config: Any, count: int, rng: np.random.Generator, s
     target frame and reference frame of each clip, from `rng`)."""
     picked = [(start + i) % len(clips) for i in range(count)]
     return collate_examples([clip_example(clips[i], resolution=config.resolution, frames=1, rng=rng) for i in picked])
-
-
-def _load_row(out: Path, row: str) -> tuple[Any, dict[str, Any]]:
-    run = read_run(out / "runs" / row)
-    model = build_model(load_model_config(run.config["model"]), None)
-    load_model_weights(model, find_checkpoint(run.path, None))
-    return model, run.config
 
 
 def probe_training(run_config: dict[str, Any], steps: int) -> TrainConfig:
@@ -189,14 +181,13 @@ def main() -> None:
         f"| row | target | {header} | copy the reference |",
         "| --- | --- | " + " | ".join("---" for _ in TIMESTEPS) + " | --- |",
     ]
-    run_config = None
+    run_config, test_clips = None, split_clips(shards, "test")
     for row in rows:
-        model, config = _load_row(args.out, row)
+        model, config = load_trained_model(args.out / "runs" / row)
         run_config = run_config or config
+        batch = probe_batch(test_clips, model.config, args.clips, np.random.default_rng(0))
         for target in TARGETS:
-            batch = probe_batch(split_clips(shards, "test"), model.config, args.clips, np.random.default_rng(0))
-            batch = target_batch(batch, target)
-            errors = reference_errors(model, batch)
+            errors = reference_errors(model, target_batch(batch, target))
             lines.append(f"| {row} | {target} | {_error_cells(errors)} |")
             print(row, target, errors, flush=True)
 
