@@ -75,6 +75,11 @@ ROWS = (
         "the baseline, + the reference concatenated (backdrop's setting)", default=False),
     Row("animate-anywhere-reference-concat", "animate_anywhere_tiny", {"reference_concat": True},
         "AnimateAnywhere, + the reference concatenated (backdrop's setting)", default=False),
+    # Opt-in: both of the above at once, the BML's 3D branch on the 16x16 grid (a token is 8 px there, against 16-32
+    # px on the 8x8 and 4x4 grids and a camera drift of a few px a frame) with the reference concatenated.
+    Row("animate-anywhere-reference-concat-full-grid", "animate_anywhere_tiny",
+        {"reference_concat": True, "animate_anywhere": {"max_tokens": 256}},
+        "AnimateAnywhere, + the reference concatenated, BML on the 16x16 grid too", default=False),
 )  # fmt: skip
 DEFAULT_ROWS = tuple(r.name for r in ROWS if r.default)
 

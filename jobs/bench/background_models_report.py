@@ -121,7 +121,7 @@ def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
     """The issue's bars, one line each: the faithful disentangled model's (and, labelled, backdrop's variant's)
     `bg-camera` below the baseline's with intervals apart; the AnimateAnywhere-style `bg-dynamics` closer to 1 (and,
     where those rows ran, the same for its full-grid configuration and, against the baseline with it too, with the
-    reference concatenated)."""
+    reference concatenated, on the 8x8 grid and below or on every grid)."""
     base = summary.get("animate-anyone", {})
     lines = []
     variant = ("disentangled-warped", "backdrop's variant (not the bar's)")
@@ -141,6 +141,9 @@ def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
          "animate-anyone"),
         ("animate-anywhere-reference-concat", "AnimateAnywhere-style, it and the baseline with the reference "
          "concatenated (`reference_concat`, backdrop's CPU-scale setting),", "animate-anyone-reference-concat"),
+        ("animate-anywhere-reference-concat-full-grid", "AnimateAnywhere-style with the reference concatenated and "
+         "the BML on the 16x16 grid too, against the baseline with the reference concatenated,",
+         "animate-anyone-reference-concat"),
     )  # fmt: skip
     for name, label, baseline in anywhere_rows:
         anywhere, ref = summary.get(name, {}).get("bg-dynamics"), summary.get(baseline, {}).get("bg-dynamics")

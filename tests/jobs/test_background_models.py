@@ -46,6 +46,7 @@ INPUTS = {
     "disentangled-no-last-frame": 1,
     "animate-anyone-reference-concat": 2,
     "animate-anywhere-reference-concat": 2,
+    "animate-anywhere-reference-concat-full-grid": 2,
 }
 
 
@@ -94,6 +95,11 @@ def test_bars_need_intervals_apart_for_the_camera_and_closeness_to_one_for_the_d
     lines = bars(summary)
     assert len(lines) == 5 and "reference concatenated" in lines[4] and "**NOT met**" in lines[4]
     assert "(0.700 [0.600, 0.800] vs 0.950 [0.900, 1.000]; intervals apart" in lines[4]
+    # and with the BML on every grid too, against the same concatenating baseline
+    summary["animate-anywhere-reference-concat-full-grid"] = {"bg-dynamics": _stats(1.02, 0.98, 1.06)}
+    lines = bars(summary)
+    assert len(lines) == 6 and "16x16 grid" in lines[5] and "reference concatenated" in lines[5]
+    assert "**met**" in lines[5] and "(1.020 [0.980, 1.060] vs 0.950 [0.900, 1.000]; intervals overlap" in lines[5]
 
 
 def test_the_full_grid_row_runs_the_bml_on_every_grid_and_only_when_asked() -> None:
@@ -102,7 +108,12 @@ def test_the_full_grid_row_runs_the_bml_on_every_grid_and_only_when_asked() -> N
     assert full == {**plain, "name": "animate-anywhere-full-grid",
                     "animate_anywhere": {**plain["animate_anywhere"], "max_tokens": 256}}  # fmt: skip
     assert plain["animate_anywhere"]["max_tokens"] == 64  # the 8x8 grid's tokens: the 16x16 grid (256) left out
-    opt_in = {"animate-anywhere-full-grid", "animate-anyone-reference-concat", "animate-anywhere-reference-concat"}
+    opt_in = {
+        "animate-anywhere-full-grid",
+        "animate-anyone-reference-concat",
+        "animate-anywhere-reference-concat",
+        "animate-anywhere-reference-concat-full-grid",
+    }
     assert {row.name for row in ROWS} - set(DEFAULT_ROWS) == opt_in
 
 
@@ -112,6 +123,9 @@ def test_the_reference_concat_rows_differ_from_their_plain_rows_by_that_switch_a
         name = f"{plain_name}-reference-concat"
         concat, plain = (row_config(rows[n], 1, 1)["model"] for n in (name, plain_name))
         assert concat == {**plain, "name": name, "reference_concat": True}
+    both = row_config(rows["animate-anywhere-reference-concat-full-grid"], 1, 1)["model"]
+    full = row_config(rows["animate-anywhere-full-grid"], 1, 1)["model"]
+    assert both == {**full, "name": "animate-anywhere-reference-concat-full-grid", "reference_concat": True}
 
 
 def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by_their_motion() -> None:
