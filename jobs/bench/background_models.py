@@ -16,7 +16,8 @@ finished is kept: run again, the script redoes only what is missing and rewrites
 
 The bars (on the moving-camera test clips): the disentangled model's `bg-camera` below the baseline's with 95%
 bootstrap intervals that do not overlap; the AnimateAnywhere-style model's `bg-dynamics` (generated / true background
-motion) closer to 1 than the baseline's.
+motion) closer to 1 than the baseline's, with the intervals apart too (closer on the means alone is not a measured
+difference).
 """
 
 from __future__ import annotations

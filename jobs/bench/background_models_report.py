@@ -119,9 +119,9 @@ def _reproduces(summary: dict[str, dict[str, Any]], name: str) -> str:
 
 def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
     """The issue's bars, one line each: the faithful disentangled model's (and, labelled, backdrop's variant's)
-    `bg-camera` below the baseline's with intervals apart; the AnimateAnywhere-style `bg-dynamics` closer to 1 (and,
-    where those rows ran, the same for its full-grid configuration and, against the baseline with it too, with the
-    reference concatenated, on the 8x8 grid and below or on every grid)."""
+    `bg-camera` below the baseline's with intervals apart; the AnimateAnywhere-style `bg-dynamics` closer to 1 with
+    intervals apart (and, where those rows ran, the same for its full-grid configuration and, against the baseline
+    with it too, with the reference concatenated, on the 8x8 grid and below or on every grid)."""
     base = summary.get("animate-anyone", {})
     lines = []
     variant = ("disentangled-warped", "backdrop's variant (not the bar's)")
@@ -148,11 +148,15 @@ def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
     for name, label, baseline in anywhere_rows:
         anywhere, ref = summary.get(name, {}).get("bg-dynamics"), summary.get(baseline, {}).get("bg-dynamics")
         if anywhere and ref:
-            met = abs(anywhere["mean"] - 1) < abs(ref["mean"] - 1)
+            closer = abs(anywhere["mean"] - 1) < abs(ref["mean"] - 1)
             apart = anywhere["low"] > ref["high"] or anywhere["high"] < ref["low"]
+            # Closer on the means alone is not a measured difference: 0.129 against 0.126 (reports/
+            # background_models_concat.md) is within either interval, so the bar, like the camera's, needs them apart.
+            met = closer and apart
             lines.append(
-                f"- {label} `bg-dynamics` closer to 1 than the baseline's: **{'met' if met else 'NOT met'}** "
-                f"({_cell(anywhere, 3)} vs {_cell(ref, 3)}; intervals {'apart' if apart else 'overlap'}"
+                f"- {label} `bg-dynamics` closer to 1 than the baseline's, intervals apart: "
+                f"**{'met' if met else 'NOT met'}** ({_cell(anywhere, 3)} vs {_cell(ref, 3)}; "
+                f"{'closer to 1' if closer else 'not closer to 1'}, intervals {'apart' if apart else 'overlap'}"
                 f"{_reproduces(summary, name)})"
             )
         elif name == "animate-anywhere":
