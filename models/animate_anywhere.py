@@ -28,11 +28,18 @@ __all__ = ["AnimateAnywhere", "attach_background_motion_learner", "build_animate
 
 
 def attach_background_motion_learner(
-    unet: nn.Module, pose_channels: int, rank: int, max_tokens: int, resolution: tuple[int, int], downscale: int
+    unet: nn.Module,
+    pose_channels: int,
+    rank: int,
+    max_tokens: int,
+    resolution: tuple[int, int],
+    downscale: int,
+    rope: bool = False,
 ) -> PoseContext:
     """Wrap every temporal layer of `unet` in a BackgroundMotionLayer (in place); the returned context carries the
     pose features to all of them. A layer gets the 3D attention branch when its tokens per frame (from the latent
-    grid of `resolution` at `downscale`, halved per down block) are at most `max_tokens`."""
+    grid of `resolution` at `downscale`, halved per down block) are at most `max_tokens`; with `rope`, that branch's
+    queries and keys get a 3D rotary position code."""
     context = PoseContext()
     h, w = resolution[0] // downscale, resolution[1] // downscale
     blocks = [*unet.down_blocks, unet.mid_block, *unet.up_blocks]
@@ -45,7 +52,9 @@ def attach_background_motion_learner(
         tokens = (h // 2**level) * (w // 2**level)
         for index, layer in enumerate(modules):
             channels = layer.proj_in.in_features
-            modules[index] = BackgroundMotionLayer(layer, channels, pose_channels, context, rank, tokens <= max_tokens)
+            modules[index] = BackgroundMotionLayer(
+                layer, channels, pose_channels, context, rank, tokens <= max_tokens, rope
+            )
     return context
 
 
@@ -122,7 +131,7 @@ def build_animate_anywhere(
             torch.manual_seed(config.seed + 2)
             channels = denoiser.config.block_out_channels[0]
             context = attach_background_motion_learner(
-                denoiser, channels, a.rank, a.max_tokens, tuple(config.resolution), codec.downscale
+                denoiser, channels, a.rank, a.max_tokens, tuple(config.resolution), codec.downscale, a.rope
             )
     del pose_guider
     return AnimateAnywhere(config, *parts, pose_context=context)

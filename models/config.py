@@ -190,6 +190,9 @@ class AnimateAnywhereConfig:
     bml: bool = True
     rank: int = 16  # the BML's low-rank 3D attention width
     max_tokens: int = 256  # per frame: layers with more tokens get the pose term but no 3D attention branch
+    # A 3D rotary position code on the branch's queries and keys (CogVideoX's 3D attention has one); off in the tiny
+    # file, whose committed reports were trained without it (models/components/background_motion.py says why on).
+    rope: bool = False
     epipolar_loss: bool = True
     epipolar_weight: float = 0.1  # weight of sum(Omega * A) beside the diffusion loss
     delta: float = 0.05  # Omega = (1 - M_epipolar) AND (A < delta)
@@ -200,6 +203,8 @@ class AnimateAnywhereConfig:
             raise ModelConfigError("animate_anywhere: rank and max_tokens must be positive")
         if self.epipolar_weight < 0 or not 0 < self.delta <= 1 or self.tolerance <= 0:
             raise ModelConfigError("animate_anywhere: epipolar_weight >= 0, delta in (0, 1], tolerance > 0")
+        if self.rope and self.rank % 16:
+            raise ModelConfigError(f"animate_anywhere.rope splits the rank 4/8/8 in even parts: rank {self.rank} % 16")
         if self.epipolar_loss and not self.bml:
             raise ModelConfigError("animate_anywhere: the epipolar loss constrains the BML's attention: needs bml")
 

@@ -81,6 +81,14 @@ ROWS = (
     Row("animate-anywhere-reference-concat-full-grid", "animate_anywhere_tiny",
         {"reference_concat": True, "animate_anywhere": {"max_tokens": 256}},
         "AnimateAnywhere, + the reference concatenated, BML on the 16x16 grid too", default=False),
+    # Opt-in: the two above with a 3D rotary position code on the BML's attention (`rope`; without it that attention
+    # cannot tell places apart, models/components/background_motion.py).
+    Row("animate-anywhere-reference-concat-rope", "animate_anywhere_tiny",
+        {"reference_concat": True, "animate_anywhere": {"rope": True}},
+        "AnimateAnywhere, + the reference concatenated, + RoPE on the BML", default=False),
+    Row("animate-anywhere-reference-concat-rope-full-grid", "animate_anywhere_tiny",
+        {"reference_concat": True, "animate_anywhere": {"max_tokens": 256, "rope": True}},
+        "AnimateAnywhere, + the reference concatenated, + RoPE on the BML, on the 16x16 grid too", default=False),
 )  # fmt: skip
 DEFAULT_ROWS = tuple(r.name for r in ROWS if r.default)
 

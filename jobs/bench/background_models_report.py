@@ -144,6 +144,12 @@ def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
         ("animate-anywhere-reference-concat-full-grid", "AnimateAnywhere-style with the reference concatenated and "
          "the BML on the 16x16 grid too, against the baseline with the reference concatenated,",
          "animate-anyone-reference-concat"),
+        ("animate-anywhere-reference-concat-rope", "AnimateAnywhere-style with the reference concatenated and a 3D "
+         "rotary position code on the BML (`rope`), against the baseline with the reference concatenated,",
+         "animate-anyone-reference-concat"),
+        ("animate-anywhere-reference-concat-rope-full-grid", "AnimateAnywhere-style with the reference concatenated "
+         "and `rope`, the BML on the 16x16 grid too, against the baseline with the reference concatenated,",
+         "animate-anyone-reference-concat"),
     )  # fmt: skip
     for name, label, baseline in anywhere_rows:
         anywhere, ref = summary.get(name, {}).get("bg-dynamics"), summary.get(baseline, {}).get("bg-dynamics")

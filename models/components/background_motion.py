@@ -12,12 +12,18 @@ to CogVideoX's full 3D attention), in `rank` dimensions, its output projection z
 changes nothing. Its attention weights are kept on the module for the epipolar loss (when `keep_attention`).
 Layers with more than `max_tokens` tokens per frame get the pose term and no branch (3D attention is quadratic in
 frames x tokens).
+
+Without a position code the branch's attention is blind to where a token is: it can only match contents, so it can
+neither shift the background by a camera's few pixels nor keep its weights on the epipolar lines, which are places.
+`rope` gives its queries and keys a 3D rotary position code (frame, row, column), as CogVideoX's 3D attention has
+(diffusers' get_3d_rotary_pos_embed, the rank split as there: a quarter for time, three eighths for each axis).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from diffusers.models.embeddings import apply_rotary_emb, get_3d_rotary_pos_embed
 from torch import nn
 
 __all__ = ["BackgroundMotionLayer", "LowRank3DAttention", "PoseContext"]
@@ -31,8 +37,12 @@ class PoseContext:
 
 
 class LowRank3DAttention(nn.Module):
-    def __init__(self, channels: int, rank: int, groups: int) -> None:
+    def __init__(self, channels: int, rank: int, groups: int, rope: bool = False) -> None:
         super().__init__()
+        if rope and rank % 16:
+            raise ValueError(f"a 3D rotary position code splits the rank 4/8/8 in even parts: rank {rank} % 16 != 0")
+        self.rope = rope
+        self._rope_cache: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.norm = nn.GroupNorm(groups, channels)
         self.qkv = nn.Linear(channels, 3 * rank, bias=False)
         self.out = nn.Linear(rank, channels)
@@ -49,6 +59,9 @@ class LowRank3DAttention(nn.Module):
         self.grid = (h, w)
         x = self.norm(hidden).unflatten(0, (b, num_frames)).permute(0, 1, 3, 4, 2).reshape(b, -1, channels)
         q, k, v = self.qkv(x).chunk(3, dim=-1)
+        if self.rope:
+            code = self.rotary_code(num_frames, h, w, x.device)
+            q, k = (apply_rotary_emb(t[:, None], code)[:, 0].to(t.dtype) for t in (q, k))
         if self.keep_attention:  # weights needed by the loss: computed explicitly (fused kernels return none)
             weights = torch.softmax(q @ k.transpose(1, 2) / self.rank**0.5, dim=-1)
             self.attention = weights[:, None]
@@ -59,6 +72,16 @@ class LowRank3DAttention(nn.Module):
         y = self.out(y).reshape(b, num_frames, h, w, channels).permute(0, 1, 4, 2, 3).flatten(0, 1)
         return y
 
+    def rotary_code(self, frames: int, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """(cos, sin), [frames*h*w, rank], for tokens ordered frame, row, column; integer positions on each axis."""
+        key = (frames, h, w)
+        if key not in self._rope_cache:
+            self._rope_cache[key] = get_3d_rotary_pos_embed(
+                self.rank, None, (h, w), frames, grid_type="slice", max_size=(h, w)
+            )
+        cos, sin = self._rope_cache[key]
+        return cos.to(device), sin.to(device)
+
 
 class BackgroundMotionLayer(nn.Module):
     """A temporal layer T with the BML around it (see the module docstring); called as T is. Bypassed with the
@@ -67,7 +90,14 @@ class BackgroundMotionLayer(nn.Module):
     bypassed_with_temporal_layers = True
 
     def __init__(
-        self, temporal: nn.Module, channels: int, pose_channels: int, context: PoseContext, rank: int, branch: bool
+        self,
+        temporal: nn.Module,
+        channels: int,
+        pose_channels: int,
+        context: PoseContext,
+        rank: int,
+        branch: bool,
+        rope: bool = False,
     ) -> None:
         super().__init__()
         self.temporal = temporal
@@ -75,7 +105,7 @@ class BackgroundMotionLayer(nn.Module):
         nn.init.zeros_(self.pose_projection.weight)
         nn.init.zeros_(self.pose_projection.bias)
         groups = 32 if channels % 32 == 0 else 1
-        self.branch = LowRank3DAttention(channels, rank, groups) if branch else None
+        self.branch = LowRank3DAttention(channels, rank, groups, rope) if branch else None
         self.context = context
 
     def forward(self, hidden_states: torch.Tensor, *args, num_frames: int = 1, **kwargs) -> torch.Tensor:

@@ -47,6 +47,7 @@ INPUTS = {
     "animate-anyone-reference-concat": 2,
     "animate-anywhere-reference-concat": 2,
     "animate-anywhere-reference-concat-full-grid": 2,
+    "animate-anywhere-reference-concat-rope-full-grid": 2,
 }
 
 
@@ -120,6 +121,8 @@ def test_the_full_grid_row_runs_the_bml_on_every_grid_and_only_when_asked() -> N
         "animate-anyone-reference-concat",
         "animate-anywhere-reference-concat",
         "animate-anywhere-reference-concat-full-grid",
+        "animate-anywhere-reference-concat-rope",
+        "animate-anywhere-reference-concat-rope-full-grid",
     }
     assert {row.name for row in ROWS} - set(DEFAULT_ROWS) == opt_in
 
@@ -133,6 +136,12 @@ def test_the_reference_concat_rows_differ_from_their_plain_rows_by_that_switch_a
     both = row_config(rows["animate-anywhere-reference-concat-full-grid"], 1, 1)["model"]
     full = row_config(rows["animate-anywhere-full-grid"], 1, 1)["model"]
     assert both == {**full, "name": "animate-anywhere-reference-concat-full-grid", "reference_concat": True}
+    for grid in ("", "-full-grid"):  # and the rope rows are those with the position code on, alone
+        name = f"animate-anywhere-reference-concat{grid}"
+        plain = row_config(rows[name], 1, 1)["model"]
+        rope = row_config(rows[name.replace("concat", "concat-rope")], 1, 1)["model"]
+        assert rope == {**plain, "name": name.replace("concat", "concat-rope"),
+                        "animate_anywhere": {**plain["animate_anywhere"], "rope": True}}  # fmt: skip
 
 
 def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by_their_motion() -> None:

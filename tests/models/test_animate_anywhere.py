@@ -94,3 +94,50 @@ def test_each_stage_trains_and_the_loss_falls() -> None:
     assert end < start, (start, end)
     bml_off = build_model(micro_config("animate_anywhere", animate_anywhere={"bml": False, "epipolar_loss": False}))
     assert not any(isinstance(m, BackgroundMotionLayer) for m in bml_off.modules())
+
+
+def _attention_on_uniform_content(rope: bool) -> torch.Tensor:
+    """The branch's attention [tokens, tokens] over 2 frames of a 4x4 grid in which every token has one content."""
+    torch.manual_seed(0)
+    branch = LowRank3DAttention(8, 16, 1, rope=rope)
+    torch.nn.init.normal_(branch.qkv.weight, std=1.0)
+    branch.keep_attention = True
+    content = torch.randn(8, 1, 1)
+    hidden = content.expand(8, 4, 4)[None].repeat(2, 1, 1, 1)  # (batch 1 x 2 frames), 8 channels, 4x4
+    hidden = hidden + 1e-3 * torch.randn_like(hidden)  # the GroupNorm needs some spread; the content stays one
+    with torch.no_grad():
+        branch(hidden, num_frames=2)
+    return branch.attention[0, 0]
+
+
+def test_without_a_position_code_the_3d_attention_cannot_tell_places_apart_and_with_rope_it_can() -> None:
+    plain = _attention_on_uniform_content(False)
+    assert torch.allclose(plain, torch.full_like(plain, 1 / 32), atol=2e-3)  # all places alike
+    rope = _attention_on_uniform_content(True)
+    assert rope.max() > 3 / 32  # places are told apart
+    # and by their offsets alone: a query's preference between two keys is the same one place further on
+    logits = rope.log()
+
+    def index(frame: int, row: int, col: int) -> int:
+        return frame * 16 + row * 4 + col
+
+    for frame_shift in (0, 1):
+        a = logits[index(0, 0, 0), index(frame_shift, 1, 2)] - logits[index(0, 0, 0), index(0, 2, 1)]
+        b = logits[index(0, 1, 1), index(frame_shift, 2, 3)] - logits[index(0, 1, 1), index(0, 3, 2)]
+        assert torch.allclose(a, b, atol=0.05)
+
+
+def test_rope_needs_a_rank_in_sixteens_and_a_fresh_bml_with_it_is_still_the_baseline(models: tuple) -> None:
+    with pytest.raises(ValueError, match="rank 8"):
+        LowRank3DAttention(8, 8, 1, rope=True)
+    with pytest.raises(Exception, match="rope"):
+        micro_config("animate_anywhere", animate_anywhere={"rope": True, "rank": 8})
+    baseline, _ = models
+    anywhere = build_model(micro_config("animate_anywhere", animate_anywhere={"rope": True})).eval()
+    assert all(b.rope for b in anywhere.branches())
+    batch = random_batch(4)
+    assert torch.equal(_denoise(baseline, batch, True), _denoise(anywhere, batch, True))
+    _randomise_bml(anywhere)
+    plain = build_model(micro_config("animate_anywhere")).eval()
+    _randomise_bml(plain)
+    assert not torch.allclose(_denoise(anywhere, batch, True), _denoise(plain, batch, True))
