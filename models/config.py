@@ -204,7 +204,10 @@ class AnimateAnywhereConfig:
         if self.epipolar_weight < 0 or not 0 < self.delta <= 1 or self.tolerance <= 0:
             raise ModelConfigError("animate_anywhere: epipolar_weight >= 0, delta in (0, 1], tolerance > 0")
         if self.rope and self.rank % 16:
-            raise ModelConfigError(f"animate_anywhere.rope splits the rank 4/8/8 in even parts: rank {self.rank} % 16")
+            raise ModelConfigError(
+                f"animate_anywhere.rope splits the rank into a quarter (time) and three eighths per axis, each even: "
+                f"rank {self.rank} is not a multiple of 16"
+            )
         if self.epipolar_loss and not self.bml:
             raise ModelConfigError("animate_anywhere: the epipolar loss constrains the BML's attention: needs bml")
 

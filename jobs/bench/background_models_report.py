@@ -121,7 +121,7 @@ def bars(summary: dict[str, dict[str, Any]]) -> list[str]:
     """The issue's bars, one line each: the faithful disentangled model's (and, labelled, backdrop's variant's)
     `bg-camera` below the baseline's with intervals apart; the AnimateAnywhere-style `bg-dynamics` closer to 1 with
     intervals apart (and, where those rows ran, the same for its full-grid configuration and, against the baseline
-    with it too, with the reference concatenated, on the 8x8 grid and below or on every grid)."""
+    with it too, with the reference concatenated: on the tiny file's grids or on every grid, with or without `rope`)."""
     base = summary.get("animate-anyone", {})
     lines = []
     variant = ("disentangled-warped", "backdrop's variant (not the bar's)")

@@ -40,7 +40,10 @@ class LowRank3DAttention(nn.Module):
     def __init__(self, channels: int, rank: int, groups: int, rope: bool = False) -> None:
         super().__init__()
         if rope and rank % 16:
-            raise ValueError(f"a 3D rotary position code splits the rank 4/8/8 in even parts: rank {rank} % 16 != 0")
+            raise ValueError(
+                f"a 3D rotary position code splits the rank into a quarter (time) and three eighths per axis, each "
+                f"even: rank {rank} is not a multiple of 16"
+            )
         self.rope = rope
         self._rope_cache: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = {}
         self.norm = nn.GroupNorm(groups, channels)
