@@ -45,7 +45,7 @@ class LowRank3DAttention(nn.Module):
                 f"even: rank {rank} is not a multiple of 16"
             )
         self.rope = rope
-        self._rope_cache: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._rope_cache: dict[tuple[int, int, int, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
         self.norm = nn.GroupNorm(groups, channels)
         self.qkv = nn.Linear(channels, 3 * rank, bias=False)
         self.out = nn.Linear(rank, channels)
@@ -77,13 +77,12 @@ class LowRank3DAttention(nn.Module):
 
     def rotary_code(self, frames: int, h: int, w: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """(cos, sin), [frames*h*w, rank], for tokens ordered frame, row, column; integer positions on each axis."""
-        key = (frames, h, w)
+        key = (frames, h, w, device)  # kept on the device: no host-to-device copy per call on a GPU
         if key not in self._rope_cache:
             self._rope_cache[key] = get_3d_rotary_pos_embed(
-                self.rank, None, (h, w), frames, grid_type="slice", max_size=(h, w)
+                self.rank, None, (h, w), frames, grid_type="slice", max_size=(h, w), device=device
             )
-        cos, sin = self._rope_cache[key]
-        return cos.to(device), sin.to(device)
+        return self._rope_cache[key]
 
 
 class BackgroundMotionLayer(nn.Module):
