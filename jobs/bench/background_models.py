@@ -23,7 +23,6 @@ difference).
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,60 +36,10 @@ from jobs.bench.background_models_report import (
     summarise,
     write_frame_strip,
 )
+from jobs.bench.background_rows import DEFAULT_ROWS, ROWS, Row, check_rows
 from jobs.bench.report import REPORTS, write_report
 from jobs.bench.train_tiny import CURATION, run_cli, scalars, training_wall_clock
 from models.training.config import LR_SCHEDULES
-
-
-@dataclass(frozen=True)
-class Row:
-    name: str  # the leaderboard's model name and the run folder's
-    config: str  # a run configuration of models/configs
-    overrides: dict[str, Any] = field(default_factory=dict)  # merged into its `model:` section
-    what: str = ""
-    default: bool = True  # among the rows `--rows` gives by default
-
-
-ROWS = (
-    Row("animate-anyone", "tiny", what="the baseline (AnimateAnyone)"),
-    Row("disentangled", "disentangled_tiny", what="pose + sparse masked tracks (arXiv 2405.16393)"),
-    Row("disentangled-warped", "disentangled_variant_tiny", what="backdrop's variant: + the warped reference"),
-    Row("animate-anywhere", "animate_anywhere_tiny", what="BML + epipolar loss (arXiv 2504.19834)"),
-    Row("disentangled-no-inverse-mask", "disentangled_tiny", {"disentangled": {"inverse_mask": False}}, "ablation"),
-    Row("disentangled-no-global", "disentangled_tiny", {"disentangled": {"global_feature": False}}, "ablation"),
-    Row("disentangled-no-last-frame", "disentangled_tiny", {"disentangled": {"last_frame_concat": False}}, "ablation"),
-    Row("animate-anywhere-no-epipolar", "animate_anywhere_tiny", {"animate_anywhere": {"epipolar_loss": False}},
-        "ablation"),
-    Row("animate-anywhere-no-bml", "animate_anywhere_tiny",
-        {"animate_anywhere": {"bml": False, "epipolar_loss": False}},
-        "ablation: BML off (the epipolar loss constrains its attention, so off too)"),
-    # Opt-in (`--rows`): the tiny file runs the BML's 3D branch on the 8x8 and 4x4 grids only; this row runs it on
-    # the 16x16 grid too, as the sd15 file does, and trains for longer (58 minutes against 34 in
-    # reports/background_models_video.md).
-    Row("animate-anywhere-full-grid", "animate_anywhere_tiny", {"animate_anywhere": {"max_tokens": 256}},
-        "AnimateAnywhere, BML on the 16x16 grid too", default=False),
-    # Opt-in: backdrop's CPU-scale setting `reference_concat` (models/config.py) on the baseline and AnimateAnywhere,
-    # a direct path to the reference beside the reference attention, which does not learn to copy at these budgets
-    # (reports/reference_copy_video.md); the two compare with each other.
-    Row("animate-anyone-reference-concat", "tiny", {"reference_concat": True},
-        "the baseline, + the reference concatenated (backdrop's setting)", default=False),
-    Row("animate-anywhere-reference-concat", "animate_anywhere_tiny", {"reference_concat": True},
-        "AnimateAnywhere, + the reference concatenated (backdrop's setting)", default=False),
-    # Opt-in: both of the above at once, the BML's 3D branch on the 16x16 grid (a token is 8 px there, against 16-32
-    # px on the 8x8 and 4x4 grids and a camera drift of a few px a frame) with the reference concatenated.
-    Row("animate-anywhere-reference-concat-full-grid", "animate_anywhere_tiny",
-        {"reference_concat": True, "animate_anywhere": {"max_tokens": 256}},
-        "AnimateAnywhere, + the reference concatenated, BML on the 16x16 grid too", default=False),
-    # Opt-in: the two above with a 3D rotary position code on the BML's attention (`rope`; without it that attention
-    # cannot tell places apart, models/components/background_motion.py).
-    Row("animate-anywhere-reference-concat-rope", "animate_anywhere_tiny",
-        {"reference_concat": True, "animate_anywhere": {"rope": True}},
-        "AnimateAnywhere, + the reference concatenated, + RoPE on the BML", default=False),
-    Row("animate-anywhere-reference-concat-rope-full-grid", "animate_anywhere_tiny",
-        {"reference_concat": True, "animate_anywhere": {"max_tokens": 256, "rope": True}},
-        "AnimateAnywhere, + the reference concatenated, + RoPE on the BML, on the 16x16 grid too", default=False),
-)  # fmt: skip
-DEFAULT_ROWS = tuple(r.name for r in ROWS if r.default)
 
 
 def prepare_benchmark(out: Path, sources: int, seed: int) -> tuple[Path, Path]:
@@ -185,6 +134,7 @@ def main() -> None:
         "--rows", default=",".join(DEFAULT_ROWS), help=f"comma-separated row names (default: all but {opt_in})"
     )
     args = parser.parse_args()
+    check_rows(ROWS)
     known = {r.name: r for r in ROWS}
     unknown = [n for n in args.rows.split(",") if n not in known]
     if unknown:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobs.bench.background_models import DEFAULT_ROWS, ROWS, row_config
+from jobs.bench.background_models import row_config
 from jobs.bench.background_models_report import bars, what_the_rows_show
+from jobs.bench.background_rows import DEFAULT_ROWS, ROWS, Bar, Row, check_rows
 from models.config import load_model_config
 from models.registry import build_model
 
@@ -85,9 +86,14 @@ def test_bars_need_intervals_apart_and_for_the_dynamics_closeness_to_one() -> No
     summary["animate-anyone"]["ssim"] = _stats(0.2, 0.19, 0.21)
     summary["reference-repeated"] = {"ssim": _stats(0.4, 0.35, 0.45)}
     lines = bars(summary)
-    assert "backdrop's variant (not the bar's)" in lines[1] and "**met**" in lines[1]
+    assert "backdrop's variant: + the warped reference (`disentangled-warped`, not the issue bar itself)" in lines[1]
+    assert "**met**" in lines[1]
     assert "animate-anyone's SSIM 0.200 is below the reference repeated's 0.400" in lines[0]
-    assert "not measured" in bars({"animate-anyone": {}})[0]
+    missing = bars({"animate-anyone": {}})
+    assert missing == [
+        "- disentangled vs animate-anyone `bg-camera`: not measured (a row is missing)",
+        "- animate-anywhere vs animate-anyone `bg-dynamics`: not measured (a row is missing)",
+    ]
     # the full-grid AnimateAnywhere row, where it ran, gets its own line, read the same way
     summary["animate-anywhere-full-grid"] = {"bg-dynamics": _stats(0.7, 0.6, 0.8)}
     lines = bars(summary)
@@ -99,6 +105,7 @@ def test_bars_need_intervals_apart_and_for_the_dynamics_closeness_to_one() -> No
     summary["animate-anyone-reference-concat"] = {"bg-dynamics": _stats(0.95, 0.9, 1.0)}
     lines = bars(summary)
     assert len(lines) == 5 and "reference concatenated" in lines[4] and "**NOT met**" in lines[4]
+    assert "closer to 1 than animate-anyone-reference-concat's" in lines[4]
     assert "(0.700 [0.600, 0.800] vs 0.950 [0.900, 1.000]; not closer to 1, intervals apart" in lines[4]
     # and with the BML on every grid too, against the same concatenating baseline
     summary["animate-anywhere-reference-concat-full-grid"] = {"bg-dynamics": _stats(1.02, 0.98, 1.06)}
@@ -180,3 +187,31 @@ def test_what_the_rows_show_sorts_rows_by_the_frozen_backgrounds_interval_and_by
     # not the row that follows the camera, at 0.9
     assert slower.endswith(": still 0.410 [0.310, 0.500], copies 0.050 [0.010, 0.090]")
     assert what_the_rows_show({"reference-repeated": summary["reference-repeated"]}, ["still"]) == []
+
+
+def test_each_bar_row_names_an_existing_row_to_be_read_against() -> None:
+    check_rows(ROWS)
+    against = {row.name: row.bar.against for row in ROWS if row.bar}
+    # the issue's two bars and the variant read against the plain baseline; every reference_concat row against the
+    # baseline with the reference concatenated too, so the concatenation's own effect is not counted as the BML's
+    assert against.pop("disentangled") == against.pop("animate-anywhere") == "animate-anyone"
+    for name, baseline in against.items():
+        assert baseline == ("animate-anyone-reference-concat" if "reference-concat" in name else "animate-anyone")
+    assert {row.name for row in ROWS if row.bar and row.bar.issue} == {"disentangled", "animate-anywhere"}
+    with pytest.raises(ValueError, match="'x' is read against 'nobody', which is not a row"):
+        check_rows((Row("x", "tiny", bar=Bar("bg-dynamics", "nobody")),))
+    with pytest.raises(ValueError, match="row names repeat"):
+        check_rows((Row("x", "tiny"), Row("x", "tiny")))
+    with pytest.raises(ValueError, match="unknown bar metric 'psnr'"):
+        Bar("psnr", "animate-anyone")
+
+
+def test_bars_read_a_row_only_against_the_row_its_bar_names() -> None:
+    rows = (Row("base", "tiny"), Row("mine", "tiny", what="a row", bar=Bar("bg-dynamics", "base")))
+    summary = {"base": {"bg-dynamics": _stats(0.2, 0.1, 0.3)}, "mine": {"bg-dynamics": _stats(0.8, 0.7, 0.9)}}
+    summary["animate-anyone"] = {"bg-dynamics": _stats(0.95, 0.9, 1.0)}  # would make it NOT met, were it read
+    assert bars(summary, rows) == [
+        "- a row (`mine`, not the issue bar itself) `bg-dynamics` closer to 1 than base's, intervals apart: **met** "
+        "(0.800 [0.700, 0.900] vs 0.200 [0.100, 0.300]; closer to 1, intervals apart)"
+    ]
+    assert bars({"mine": summary["mine"]}, rows) == []  # a variant's bar without its baseline: no line
