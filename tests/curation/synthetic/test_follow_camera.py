@@ -57,6 +57,45 @@ def test_the_camera_follows_the_person() -> None:
     assert cm.SHAKE in components and {cm.TILT_UP, cm.TILT_DOWN} & components
 
 
+CORNERS = np.array([[64, 64], [16, 16], [112, 16], [16, 112], [112, 112]], float)
+
+
+def _pose_and_background_motion(camera: str, seeds: range, clips: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame t > 0 of each clip: features of the pose sequence alone (the largest person's body keypoints at t
+    against frame 0, and frame 0's pose shape, which says where the person faces, times t; in body heights) and the
+    background's motion at the centre and four corners (from the true homographies; in frame widths)."""
+    config = SynthConfig(width=128, height=128, frames=16, fps=8.0, grid_step=16, camera=camera)
+    features, motion = [], []
+    for seed in seeds:
+        for index in range(clips):
+            clip = SyntheticClip(plan_clip(seed, index, camera), config)
+            body = clip.keypoints()[:, 0, :17, :2].astype(np.float64)
+            height = np.ptp(body[0, :, 1])
+            shape = (body[0] - body[0].mean(axis=0)) / height
+            mapped = np.einsum("tij,nj->tni", clip.homographies, np.c_[CORNERS, np.ones(len(CORNERS))])
+            shifts = (mapped[..., :2] / mapped[..., 2:] - CORNERS) / config.width
+            for t in range(1, config.frames):
+                time = t / config.frames
+                features.append(np.r_[((body[t] - body[0]) / height).ravel(), (shape * time).ravel(), time, 1.0])
+                motion.append(shifts[t].ravel())
+    return np.array(features), np.array(motion)
+
+
+@pytest.mark.parametrize(("camera", "low", "high"), [("follow", 0.6, 1.0), ("independent", -np.inf, 0.1)])
+def test_the_pose_sequence_predicts_the_background_motion_only_when_the_camera_follows(
+    camera: str, low: float, high: float
+) -> None:
+    # What the AnimateAnywhere-style model must learn (issue 12): in the follow-camera corpus the pose sequence
+    # determines most of the background's motion, even for a linear map fitted on other clips; in the default corpus,
+    # where the camera is independent of the persons, it determines none of it (held-out R^2 at or below 0).
+    train_x, train_y = _pose_and_background_motion(camera, range(6), 20)
+    test_x, test_y = _pose_and_background_motion(camera, range(100, 103), 20)
+    weights = np.linalg.solve(train_x.T @ train_x + 1e-2 * np.eye(train_x.shape[1]), train_x.T @ train_y)
+    residual = ((test_y - test_x @ weights) ** 2).sum()
+    r2 = 1.0 - residual / ((test_y - test_y.mean(axis=0)) ** 2).sum()
+    assert low < r2 < high
+
+
 def test_ground_truth_is_exact_and_rendering_reproducible() -> None:
     clip = render_clip(2, 0, CONFIG)
     again = render_clip(2, 0, CONFIG)
