@@ -182,6 +182,17 @@ class DisentangledConfig:
             raise ModelConfigError(f"disentangled.handover_drop must be in [0, 1], got {self.handover_drop}")
 
 
+def rope_rank_problem(rank: int) -> str | None:
+    """Why an attention of width `rank` cannot take a 3D rotary position code, or None: diffusers'
+    get_3d_rotary_pos_embed splits the width into a quarter for time and three eighths for each axis, each even."""
+    if rank % 16:
+        return (
+            "a 3D rotary position code needs a rank that is a multiple of 16 (a quarter for time, three eighths per "
+            f"axis, each even); got rank {rank}"
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class AnimateAnywhereConfig:
     """The AnimateAnywhere-style model's switches (models.animate_anywhere; arXiv 2504.19834). Ablations: `bml`
@@ -203,11 +214,8 @@ class AnimateAnywhereConfig:
             raise ModelConfigError("animate_anywhere: rank and max_tokens must be positive")
         if self.epipolar_weight < 0 or not 0 < self.delta <= 1 or self.tolerance <= 0:
             raise ModelConfigError("animate_anywhere: epipolar_weight >= 0, delta in (0, 1], tolerance > 0")
-        if self.rope and self.rank % 16:
-            raise ModelConfigError(
-                f"animate_anywhere.rope splits the rank into a quarter (time) and three eighths per axis, each even: "
-                f"rank {self.rank} is not a multiple of 16"
-            )
+        if self.rope and (problem := rope_rank_problem(self.rank)):
+            raise ModelConfigError(f"animate_anywhere.rope: {problem}")
         if self.epipolar_loss and not self.bml:
             raise ModelConfigError("animate_anywhere: the epipolar loss constrains the BML's attention: needs bml")
 

@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from diffusers.models.embeddings import apply_rotary_emb, get_3d_rotary_pos_embed
 from torch import nn
 
+from models.config import rope_rank_problem
+
 __all__ = ["BackgroundMotionLayer", "LowRank3DAttention", "PoseContext"]
 
 
@@ -39,11 +41,8 @@ class PoseContext:
 class LowRank3DAttention(nn.Module):
     def __init__(self, channels: int, rank: int, groups: int, rope: bool = False) -> None:
         super().__init__()
-        if rope and rank % 16:
-            raise ValueError(
-                f"a 3D rotary position code splits the rank into a quarter (time) and three eighths per axis, each "
-                f"even: rank {rank} is not a multiple of 16"
-            )
+        if rope and (problem := rope_rank_problem(rank)):
+            raise ValueError(problem)
         self.rope = rope
         self._rope_cache: dict[tuple[int, int, int, torch.device], tuple[torch.Tensor, torch.Tensor]] = {}
         self.norm = nn.GroupNorm(groups, channels)

@@ -9,6 +9,7 @@ import torch
 
 from models.animate_anywhere import AnimateAnywhere
 from models.components.background_motion import BackgroundMotionLayer, LowRank3DAttention
+from models.config import ModelConfigError
 from models.registry import build_model
 from tests.helpers.models import micro_config, random_batch, steps_lower_the_loss
 
@@ -130,7 +131,7 @@ def test_without_a_position_code_the_3d_attention_cannot_tell_places_apart_and_w
 def test_rope_needs_a_rank_in_sixteens_and_a_fresh_bml_with_it_is_still_the_baseline(models: tuple) -> None:
     with pytest.raises(ValueError, match="rank 8"):
         LowRank3DAttention(8, 8, 1, rope=True)
-    with pytest.raises(Exception, match="rope"):
+    with pytest.raises(ModelConfigError, match=r"animate_anywhere\.rope: .*rank 8"):
         micro_config("animate_anywhere", animate_anywhere={"rope": True, "rank": 8})
     baseline, _ = models
     anywhere = build_model(micro_config("animate_anywhere", animate_anywhere={"rope": True})).eval()
